@@ -1,0 +1,65 @@
+"""What a rule sees: the migration's facts, the models before it, and the whole run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from migration_lint.facts import MigrationFacts, ModelKey, ModelState, Operation
+from migration_lint.history import History, MigrationState, OperationStep
+
+if TYPE_CHECKING:
+    from migration_lint.project import ProjectInfo
+
+Vendor = tuple[str, "str | None"]
+
+
+@dataclass(frozen=True)
+class LintContext:
+    """The run: every migration known, the linted ones, their states, target databases."""
+
+    root: Path
+    history: History
+    targets: tuple[MigrationFacts, ...]
+    states: Mapping[tuple[str, str], MigrationState]
+    vendors: tuple[Vendor, ...] = (("sqlite", None),)
+    project: ProjectInfo | None = None
+    notes: list[str] = field(default_factory=list, compare=False)
+
+    def vendor_names(self) -> tuple[str, ...]:
+        return tuple(v for v, _ in self.vendors)
+
+
+@dataclass(frozen=True)
+class MigrationContext:
+    migration: MigrationFacts
+    state: MigrationState
+    lint: LintContext
+
+    @property
+    def steps(self) -> tuple[OperationStep, ...]:
+        return self.state.steps
+
+    def model_before(self, name: str, app_label: str | None = None) -> ModelState | None:
+        """The model as it was before this migration, None when it did not exist (or is unknown)."""
+        return self.state.before.get((app_label or self.migration.app_label, name.lower()))
+
+    def created_here(self, key: ModelKey) -> bool:
+        """True when an operation of this migration creates the model's table."""
+        app, name = key
+        if app != self.migration.app_label:
+            return False
+        for op in self.migration.all_operations():
+            created = op.kwargs.get("name")
+            if op.name == "CreateModel" and isinstance(created, str) and created.lower() == name:
+                return True
+        return False
+
+    def operation_models(self, op: Operation) -> Mapping[ModelKey, ModelState]:
+        """Models right before the top-level operation ``op`` (or the one containing it)."""
+        for step in self.state.steps:
+            if step.operation.path[:1] == op.path[:1]:
+                return step.models
+        return self.state.before

@@ -1,0 +1,287 @@
+"""The facts the loaders produce and the rules read: frozen, picklable, free of syntax trees.
+
+Argument values of operations are kept as literals where the source spells them as literals
+(``str``, ``int``, ``float``, ``bool``, ``None``, tuples, lists as tuples, dicts as ``Mapping``),
+as :class:`Call` for constructor calls (``models.CharField(unique=True)``), as :class:`Ref` for
+names and attributes (``settings.AUTH_USER_MODEL``, ``forwards``) and as :class:`Unknown` for
+anything that cannot be evaluated without running the code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Union
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call in the source, with its callee resolved to a qualified name where imports allow."""
+
+    qualname: str
+    args: tuple[Value, ...] = ()
+    kwargs: Mapping[str, Value] = field(default_factory=dict)
+    line: int = 0
+    column: int = 0
+
+    @property
+    def name(self) -> str:
+        """The callee's last dotted component (``CharField``)."""
+        return self.qualname.rpartition(".")[2]
+
+    def arg(self, name: str, position: int | None = None, default: Value = None) -> Value:
+        """The argument given by keyword ``name`` or at ``position``, else ``default``."""
+        if name in self.kwargs:
+            return self.kwargs[name]
+        if position is not None and position < len(self.args):
+            return self.args[position]
+        return default
+
+    def has_arg(self, name: str, position: int | None = None) -> bool:
+        return name in self.kwargs or (position is not None and position < len(self.args))
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A name or attribute chain (``settings.AUTH_USER_MODEL``), resolved through imports."""
+
+    qualname: str
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """An expression that cannot be evaluated statically; ``source`` is its text."""
+
+    source: str
+
+
+# Union, not |: the alias is recursive and must evaluate at import time.
+Value = Union[  # noqa: UP007
+    None,
+    bool,
+    int,
+    float,
+    str,
+    bytes,
+    tuple["Value", ...],
+    Mapping[str, "Value"],
+    Call,
+    Ref,
+    Unknown,
+]
+
+
+def is_known(value: Value) -> bool:
+    """True when ``value`` holds no :class:`Unknown` anywhere inside it."""
+    if isinstance(value, Unknown):
+        return False
+    if isinstance(value, tuple):
+        return all(is_known(v) for v in value)
+    if isinstance(value, Mapping):
+        return all(is_known(v) for v in value.values())
+    if isinstance(value, Call):
+        return all(is_known(v) for v in value.args) and all(
+            is_known(v) for v in value.kwargs.values()
+        )
+    return True
+
+
+@dataclass(frozen=True)
+class Span:
+    """1-based lines and columns, end inclusive for lines, exclusive for columns."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    def covers(self, line: int) -> bool:
+        return self.line <= line <= self.end_line
+
+
+@dataclass(frozen=True)
+class Operation:
+    """One entry of a migration's ``operations`` list (or of a nested list).
+
+    ``qualname`` is canonical for Django's own operations (``django.db.migrations.AddField``
+    whichever module the source imported it from). ``dynamic`` marks an entry whose operation
+    cannot be known without running code (built by a helper, a loop, a variable): it has no
+    arguments and ``qualname`` is empty or the helper's name.
+    """
+
+    qualname: str
+    args: tuple[Value, ...]
+    kwargs: Mapping[str, Value]
+    span: Span
+    path: tuple[int | str, ...]
+    nested: Mapping[str, tuple[Operation, ...]] = field(default_factory=dict)
+    dynamic: bool = False
+    source: str = ""
+
+    @property
+    def name(self) -> str:
+        return self.qualname.rpartition(".")[2]
+
+    def arg(self, name: str, position: int | None = None, default: Value = None) -> Value:
+        if name in self.kwargs:
+            return self.kwargs[name]
+        if position is not None and position < len(self.args):
+            return self.args[position]
+        return default
+
+    def walk(self) -> Iterator[Operation]:
+        """This operation, then every nested one, depth first."""
+        yield self
+        for ops in self.nested.values():
+            for op in ops:
+                yield from op.walk()
+
+
+@dataclass(frozen=True)
+class Suppression:
+    """A ``# noqa`` comment: ``codes`` empty means every code."""
+
+    line: int
+    column: int
+    codes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ParseError:
+    message: str
+    line: int
+    column: int
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """An entry of ``dependencies``/``run_before``/``replaces``.
+
+    ``swappable`` names the setting of ``migrations.swappable_dependency(settings.X)``; then
+    ``app_label`` is only a guess until a project is loaded.
+    """
+
+    app_label: str
+    name: str
+    swappable: str | None = None
+    line: int = 0
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.app_label, self.name)
+
+
+@dataclass(frozen=True)
+class MigrationFacts:
+    """Everything the source loader learned about one migration file, without importing it."""
+
+    path: str
+    app_label: str
+    name: str
+    is_migration: bool = True
+    parse_error: ParseError | None = None
+    class_span: Span | None = None
+    atomic: bool | None = True
+    initial: bool | None = None
+    dependencies: tuple[Dependency, ...] = ()
+    run_before: tuple[Dependency, ...] = ()
+    replaces: tuple[Dependency, ...] = ()
+    operations: tuple[Operation, ...] = ()
+    dynamic_operations: bool = False
+    dynamic_dependencies: bool = False
+    suppressions: tuple[Suppression, ...] = ()
+    imports: tuple[str, ...] = ()
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.app_label, self.name)
+
+    def all_operations(self) -> Iterator[Operation]:
+        for op in self.operations:
+            yield from op.walk()
+
+
+# --- table state -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldState:
+    name: str
+    column: str
+    field_type: str
+    null: bool = False
+    unique: bool = False
+    primary_key: bool = False
+    db_index: bool = False
+    related_model: str | None = None
+    many_to_many: bool = False
+    has_db_default: bool = False
+    kwargs: Mapping[str, Value] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class UniqueSet:
+    """A set of columns the database keeps unique, and where that comes from.
+
+    ``origin`` is ``primary_key``, ``unique``, ``unique_together`` or ``constraint``; a
+    constraint with a condition, expressions or options keeps them in ``condition`` and
+    ``expressions`` so that rules can tell a partial set from a full one.
+    """
+
+    fields: tuple[str, ...]
+    origin: str
+    name: str | None = None
+    condition: bool = False
+    expressions: bool = False
+    nulls_distinct: bool | None = None
+
+
+@dataclass(frozen=True)
+class IndexState:
+    name: str | None
+    fields: tuple[str, ...]
+    unique: bool = False
+    condition: bool = False
+    expressions: bool = False
+
+
+@dataclass(frozen=True)
+class ModelState:
+    """A model's table as the migration history leaves it at one point."""
+
+    app_label: str
+    name: str
+    table: str
+    fields: tuple[FieldState, ...] = ()
+    unique_together: tuple[tuple[str, ...], ...] = ()
+    constraints: tuple[UniqueSet, ...] = ()
+    indexes: tuple[IndexState, ...] = ()
+    created_by: tuple[str, str] | None = None
+    managed: bool = True
+    proxy: bool = False
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.app_label, self.name.lower())
+
+    def field(self, name: str) -> FieldState | None:
+        lowered = name.lower()
+        for f in self.fields:
+            if f.name.lower() == lowered:
+                return f
+        return None
+
+    def unique_sets(self) -> tuple[UniqueSet, ...]:
+        """Every column set the table keeps unique: primary key, unique fields, together, constraints."""
+        sets: list[UniqueSet] = []
+        for f in self.fields:
+            if f.primary_key:
+                sets.append(UniqueSet((f.name,), "primary_key"))
+            elif f.unique:
+                sets.append(UniqueSet((f.name,), "unique"))
+        sets.extend(UniqueSet(tuple(t), "unique_together") for t in self.unique_together)
+        sets.extend(self.constraints)
+        return tuple(sets)
+
+
+ModelKey = tuple[str, str]

@@ -1,0 +1,188 @@
+"""The pipeline: discover -> load -> facts -> rules -> findings -> suppress. No printing here."""
+
+from __future__ import annotations
+
+import fnmatch
+import os
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from migration_lint import discover, gitutil
+from migration_lint.cache import FactsCache, digest
+from migration_lint.context import LintContext, MigrationContext, Vendor
+from migration_lint.errors import UsageError
+from migration_lint.facts import MigrationFacts
+from migration_lint.findings import Finding, Severity
+from migration_lint.history import UNKNOWN_STATE, build_history, replay
+from migration_lint.rules.base import Rule, registry
+from migration_lint.source.parse import parse_migration
+from migration_lint.suppress import apply as apply_suppressions
+from migration_lint.suppress import matches
+
+_ROOT_MARKERS = ("manage.py", "pyproject.toml", "setup.cfg", ".git")
+
+
+@dataclass(frozen=True)
+class Options:
+    paths: tuple[str, ...] = ()
+    app_labels: tuple[str, ...] = ()
+    root: Path | None = None
+    settings: str | None = None
+    source_only: bool = False
+    since: str | None = None
+    select: tuple[str, ...] = ("ML",)
+    ignore: tuple[str, ...] = ()
+    severities: dict[str, Severity] = field(default_factory=dict)
+    exclude: tuple[str, ...] = ()
+    vendors: tuple[Vendor, ...] = ()
+    use_cache: bool = True
+
+
+@dataclass
+class Result:
+    findings: list[Finding]
+    rules: dict[str, type[Rule]]
+    files_checked: int
+    notes: list[str] = field(default_factory=list)
+
+
+def find_root(start: Path) -> Path | None:
+    """The nearest folder at or above ``start`` that looks like a project's top."""
+    start = start if start.is_dir() else start.parent
+    for directory in (start, *start.parents):
+        if any((directory / marker).exists() for marker in _ROOT_MARKERS):
+            return directory
+    return None
+
+
+def display_path(path: Path, cwd: Path) -> str:
+    try:
+        return str(path.relative_to(cwd))
+    except ValueError:
+        return str(path)
+
+
+def selected_rules(options: Options) -> dict[str, type[Rule]]:
+    return {
+        code: rule
+        for code, rule in registry().items()
+        if matches(code, options.select) and not matches(code, options.ignore)
+    }
+
+
+def load_facts(
+    files: list[discover.MigrationFile], cwd: Path, cache: FactsCache
+) -> list[MigrationFacts]:
+    facts: list[MigrationFacts] = []
+    for file in files:
+        shown = display_path(file.path, cwd)
+        try:
+            data = file.path.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"{shown}: cannot read: {exc.strerror}") from None
+        key = digest(data, file.app_label, shown)
+        cached = cache.get(key)
+        if cached is None:
+            cached = parse_migration(shown, data, file.app_label, file.module)
+            cache.put(key, cached)
+        facts.append(cached)
+    return facts
+
+
+def _universe(options: Options, cwd: Path) -> tuple[Path | None, list[discover.MigrationFile]]:
+    """Every migration file the history is built from, and the root it was found under."""
+    first = Path(options.paths[0]) if options.paths else cwd
+    root = options.root or find_root(first.resolve() if first.exists() else cwd)
+    files = discover.find_all(root) if root else []
+    if not root:
+        for raw in options.paths:
+            path = Path(raw).resolve()
+            if path.is_dir():
+                files.extend(discover.find_all(path))
+    # A linted file always brings its own app's folder (a pre-commit run passes one file).
+    seen = {f.path for f in files}
+    for raw in options.paths:
+        path = Path(raw).resolve()
+        if path.is_file() and path not in seen:
+            label = discover.app_label_for(path)
+            for sibling in discover.migration_files(path.parent, label):
+                if sibling.path not in seen:
+                    files.append(sibling)
+                    seen.add(sibling.path)
+    return root, files
+
+
+def _excluded(facts: MigrationFacts, patterns: tuple[str, ...]) -> bool:
+    names = (facts.app_label, f"{facts.app_label}.{facts.name}", facts.path)
+    return any(fnmatch.fnmatch(n, p) for p in patterns for n in names)
+
+
+def run(options: Options) -> Result:
+    cwd = Path(os.getcwd())
+    root, universe = _universe(options, cwd)
+    if options.paths:
+        targets_files = discover.select_paths(options.paths, universe)
+    else:
+        targets_files = list(universe)
+    if options.since:
+        changed = gitutil.changed_files(options.since, root or cwd)
+        targets_files = [f for f in targets_files if f.path.resolve() in changed]
+
+    cache = FactsCache(root if options.use_cache else None)
+    target_paths = {f.path.resolve() for f in targets_files}
+    extra = [f for f in targets_files if f.path.resolve() not in {u.path for u in universe}]
+    all_facts = load_facts([*universe, *extra], cwd, cache)
+    cache.save()
+
+    names_on_disk: dict[str, set[str]] = defaultdict(set)
+    for facts in all_facts:
+        names_on_disk[facts.app_label].add(facts.name)
+    history = build_history(all_facts, names_on_disk)
+
+    by_path = {
+        f.path.resolve(): facts for f, facts in zip([*universe, *extra], all_facts, strict=True)
+    }
+    targets = tuple(
+        by_path[p]
+        for p in sorted(target_paths, key=lambda p: (by_path[p].app_label, by_path[p].name))
+        if by_path[p].is_migration and not _excluded(by_path[p], options.exclude)
+    )
+    states = replay(history, {t.key for t in targets if t.parse_error is None})
+    lint = LintContext(
+        root=root or cwd,
+        history=history,
+        targets=targets,
+        states=states,
+        vendors=options.vendors or (("sqlite", None),),
+    )
+    rules = selected_rules(options)
+    findings = run_rules(lint, rules)
+    findings = apply_suppressions(
+        findings, {t.path: t for t in targets}, options.select, options.ignore
+    )
+    findings = [_with_severity(f, options.severities) for f in findings]
+    findings.sort(key=lambda f: f.sort_key)
+    return Result(findings, registry(), len(targets), lint.notes)
+
+
+def run_rules(lint: LintContext, rules: dict[str, type[Rule]]) -> list[Finding]:
+    findings: list[Finding] = []
+    instances = [rule() for rule in rules.values()]
+    for facts in lint.targets:
+        ctx = MigrationContext(facts, lint.states.get(facts.key, UNKNOWN_STATE), lint)
+        for rule in instances:
+            if rule.scope == "migration":
+                findings.extend(rule.check(ctx))
+    for rule in instances:
+        if rule.scope == "project":
+            findings.extend(rule.check_project(lint))
+    return findings
+
+
+def _with_severity(finding: Finding, overrides: dict[str, Severity]) -> Finding:
+    # The longest matching prefix wins: ML1 = warning, ML101 = error.
+    for code in sorted(overrides, key=len, reverse=True):
+        if finding.code.startswith(code):
+            return finding.with_severity(overrides[code])
+    return finding

@@ -1,0 +1,363 @@
+"""Migration files to :class:`MigrationFacts`, without importing them.
+
+Only literals are evaluated; calls become :class:`Call` with a qualified callee; anything that
+needs the code to run becomes :class:`Unknown` or a ``dynamic`` operation. Nothing here raises on
+strange input: a file that does not parse gets ``parse_error`` instead.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+import re
+import tokenize
+from collections.abc import Iterable, Mapping
+
+from migration_lint.facts import (
+    Call,
+    Dependency,
+    MigrationFacts,
+    Operation,
+    ParseError,
+    Ref,
+    Span,
+    Suppression,
+    Unknown,
+    Value,
+)
+from migration_lint.source.names import Imports
+from migration_lint.source.signatures import parameters
+
+_NOQA = re.compile(
+    rb"#\s*noqa\b(?P<sep>\s*:\s*(?P<codes>[A-Za-z0-9]+(?:[\s,]+[A-Za-z0-9]+)*))?", re.I
+)
+
+
+class _Source:
+    """The file's bytes by line, to turn ast's UTF-8 byte offsets into 1-based character columns."""
+
+    def __init__(self, data: bytes) -> None:
+        self.lines = data.splitlines(keepends=True)
+
+    def column(self, line: int, byte_offset: int) -> int:
+        if 0 < line <= len(self.lines):
+            raw = self.lines[line - 1][:byte_offset]
+            if not raw.isascii():
+                return len(raw.decode("utf-8", "replace")) + 1
+        return byte_offset + 1
+
+    def span(self, node: ast.AST) -> Span:
+        line = getattr(node, "lineno", 1)
+        end_line = getattr(node, "end_lineno", None) or line
+        return Span(
+            line,
+            self.column(line, getattr(node, "col_offset", 0)),
+            end_line,
+            self.column(end_line, getattr(node, "end_col_offset", None) or 0),
+        )
+
+    def text(self, node: ast.AST) -> str:
+        line, end_line = getattr(node, "lineno", 0), getattr(node, "end_lineno", 0)
+        if not line or not end_line:
+            return ""
+        chunk = self.lines[line - 1 : end_line]
+        if not chunk:
+            return ""
+        start, end = node.col_offset, node.end_col_offset  # type: ignore[attr-defined]
+        if len(chunk) == 1:
+            raw = chunk[0][start:end]
+        else:
+            raw = chunk[0][start:] + b"".join(chunk[1:-1]) + chunk[-1][:end]
+        return raw.decode("utf-8", "replace")
+
+
+class _Evaluator:
+    def __init__(
+        self,
+        source: _Source,
+        imports: Imports,
+        module_values: Mapping[str, ast.expr],
+        local_functions: frozenset[str],
+    ) -> None:
+        self.source = source
+        self.imports = imports
+        # Module-level names: ``operations = OPS`` reads OPS; a call to a local function is a helper.
+        self.module_values = module_values
+        self.local_functions = local_functions
+
+    def value(self, node: ast.expr) -> Value:
+        if isinstance(node, ast.Constant):
+            value = node.value
+            if value is Ellipsis or isinstance(value, complex):
+                return Unknown(self.source.text(node))
+            return value  # type: ignore[no-any-return]
+        if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
+            if any(isinstance(e, ast.Starred) for e in node.elts):
+                return Unknown(self.source.text(node))
+            return tuple(self.value(e) for e in node.elts)
+        if isinstance(node, ast.Dict):
+            out: dict[str, Value] = {}
+            for key, val in zip(node.keys, node.values, strict=False):
+                if not (isinstance(key, ast.Constant) and isinstance(key.value, str)):
+                    return Unknown(self.source.text(node))
+                out[key.value] = self.value(val)
+            return out
+        if isinstance(node, ast.Call):
+            return self.call(node)
+        if isinstance(node, (ast.Name, ast.Attribute)):
+            qualname = self.imports.qualname(node)
+            return Ref(qualname) if qualname else Unknown(self.source.text(node))
+        if isinstance(node, ast.UnaryOp) and isinstance(node.op, (ast.USub, ast.UAdd)):
+            operand = self.value(node.operand)
+            if isinstance(operand, (int, float)) and not isinstance(operand, bool):
+                return -operand if isinstance(node.op, ast.USub) else operand
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, right = self.value(node.left), self.value(node.right)
+            if isinstance(left, str) and isinstance(right, str):
+                return left + right
+            if isinstance(left, tuple) and isinstance(right, tuple):
+                return left + right
+        return Unknown(self.source.text(node))
+
+    def call(self, node: ast.Call) -> Value:
+        qualname = self.imports.qualname(node.func)
+        if qualname is None:
+            return Unknown(self.source.text(node))
+        kwargs: dict[str, Value] = {}
+        for kw in node.keywords:
+            if kw.arg is None:
+                kwargs["**"] = Unknown(self.source.text(kw.value))
+            else:
+                kwargs[kw.arg] = self.value(kw.value)
+        args = tuple(
+            Unknown(self.source.text(a)) if isinstance(a, ast.Starred) else self.value(a)
+            for a in node.args
+        )
+        # Bind positional arguments to their names so rules read one spelling.
+        for name, arg in zip(parameters(qualname), args, strict=False):
+            kwargs.setdefault(name, arg)
+        return Call(
+            qualname, args, kwargs, node.lineno, self.source.column(node.lineno, node.col_offset)
+        )
+
+    # -- operations ----------------------------------------------------------------------------
+
+    def operation_list(
+        self, node: ast.expr, path: tuple[int | str, ...]
+    ) -> tuple[tuple[Operation, ...], bool]:
+        """The operations of a list expression, and whether part of it is dynamic."""
+        if isinstance(node, ast.Name) and node.id in self.module_values:
+            node = self.module_values[node.id]
+        if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
+            left, left_dynamic = self.operation_list(node.left, path)
+            right, right_dynamic = self.operation_list(
+                node.right, (*path[:-1], len(left)) if path else (len(left),)
+            )
+            return left + right, left_dynamic or right_dynamic
+        if not isinstance(node, (ast.List, ast.Tuple)):
+            return (self.dynamic(node, (*path, 0), "the operations list is computed"),), True
+        ops: list[Operation] = []
+        dynamic = False
+        for index, element in enumerate(node.elts):
+            op = self.operation(element, (*path, index))
+            dynamic = dynamic or op.dynamic
+            ops.append(op)
+        return tuple(ops), dynamic
+
+    def operation(self, node: ast.expr, path: tuple[int | str, ...]) -> Operation:
+        if not isinstance(node, ast.Call):
+            return self.dynamic(node, path, "not a constructor call")
+        value = self.call(node)
+        if not isinstance(value, Call):
+            return self.dynamic(node, path, "callee cannot be resolved")
+        if value.qualname in self.module_values or value.qualname in self.local_functions:
+            return self.dynamic(node, path, f"built by {value.qualname}()", value.qualname)
+        nested: dict[str, tuple[Operation, ...]] = {}
+        given = dict(zip(parameters(value.qualname), node.args, strict=False))
+        given.update((kw.arg, kw.value) for kw in node.keywords if kw.arg)
+        for name, arg in given.items():
+            if name.endswith("operations") and isinstance(arg, (ast.List, ast.Tuple, ast.Name)):
+                nested[name] = self.operation_list(arg, (*path, name))[0]
+        return Operation(
+            qualname=value.qualname,
+            args=value.args,
+            kwargs=value.kwargs,
+            span=self.source.span(node),
+            path=path,
+            nested=nested,
+        )
+
+    def dynamic(
+        self, node: ast.expr, path: tuple[int | str, ...], why: str, qualname: str = ""
+    ) -> Operation:
+        return Operation(
+            qualname=qualname,
+            args=(),
+            kwargs={"reason": why},
+            span=self.source.span(node),
+            path=path,
+            dynamic=True,
+            source=self.source.text(node),
+        )
+
+
+def _dependencies(evaluator: _Evaluator, node: ast.expr) -> tuple[tuple[Dependency, ...], bool]:
+    if not isinstance(node, (ast.List, ast.Tuple)):
+        return (), True
+    deps: list[Dependency] = []
+    dynamic = False
+    for element in node.elts:
+        value = evaluator.value(element)
+        if (
+            isinstance(value, tuple)
+            and len(value) == 2
+            and isinstance(value[0], str)
+            and isinstance(value[1], str)
+        ):
+            deps.append(Dependency(value[0], value[1], line=element.lineno))
+        elif isinstance(value, Call) and value.name == "swappable_dependency":
+            setting = value.arg("value", 0)
+            if isinstance(setting, Ref):
+                name = setting.qualname.rpartition(".")[2]
+                # The default user model's app: a guess until the project's settings are read.
+                app = "auth" if name == "AUTH_USER_MODEL" else name.lower()
+                deps.append(Dependency(app, "__first__", swappable=name, line=element.lineno))
+            else:
+                dynamic = True
+        else:
+            dynamic = True
+    return tuple(deps), dynamic
+
+
+def _suppressions(data: bytes) -> tuple[Suppression, ...]:
+    if b"noqa" not in data and b"NOQA" not in data.upper():
+        return ()
+    found: list[Suppression] = []
+    try:
+        tokens = list(tokenize.tokenize(io.BytesIO(data).readline))
+    except (tokenize.TokenError, SyntaxError):
+        return ()
+    for tok in tokens:
+        if tok.type != tokenize.COMMENT:
+            continue
+        match = _NOQA.search(tok.string.encode("utf-8"))
+        if not match:
+            continue
+        codes = match.group("codes")
+        parsed = tuple(c.upper() for c in re.split(r"[\s,]+", codes.decode())) if codes else ()
+        found.append(Suppression(tok.start[0], tok.start[1] + 1 + match.start(), parsed))
+    return tuple(found)
+
+
+def parse_migration(
+    path: str, data: bytes, app_label: str, module_name: str = ""
+) -> MigrationFacts:
+    """Facts of the migration file ``path`` whose content is ``data``."""
+    name = path.replace("\\", "/").rpartition("/")[2].removesuffix(".py")
+    try:
+        module = ast.parse(data, filename=path)
+    except SyntaxError as exc:
+        return MigrationFacts(
+            path=path,
+            app_label=app_label,
+            name=name,
+            parse_error=ParseError(_syntax_message(exc), exc.lineno or 1, exc.offset or 1),
+        )
+    except ValueError as exc:  # null bytes
+        return MigrationFacts(
+            path=path, app_label=app_label, name=name, parse_error=ParseError(str(exc), 1, 1)
+        )
+
+    klass = next(
+        (n for n in module.body if isinstance(n, ast.ClassDef) and n.name == "Migration"), None
+    )
+    if klass is None:
+        return MigrationFacts(path=path, app_label=app_label, name=name, is_migration=False)
+
+    source = _Source(data)
+    imports = Imports(module, module_name)
+    module_values: dict[str, ast.expr] = {}
+    functions: set[str] = set()
+    for node in module.body:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(node.targets[0], ast.Name)
+        ):
+            module_values[node.targets[0].id] = node.value
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            functions.add(node.name)
+    evaluator = _Evaluator(source, imports, module_values, frozenset(functions))
+
+    attrs: dict[str, ast.expr] = {}
+    reassigned: set[str] = set()
+    for stmt in klass.body:
+        for target, value in _assignments(stmt):
+            if target in attrs:
+                reassigned.add(target)
+            attrs[target] = value
+        if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
+            reassigned.add(stmt.target.id)
+
+    operations: tuple[Operation, ...] = ()
+    dynamic_ops = "operations" in reassigned
+    if "operations" in attrs:
+        operations, dynamic = evaluator.operation_list(attrs["operations"], ())
+        dynamic_ops = dynamic_ops or dynamic
+    dependencies, dynamic_deps = (
+        _dependencies(evaluator, attrs["dependencies"]) if "dependencies" in attrs else ((), False)
+    )
+    run_before = _dependencies(evaluator, attrs["run_before"])[0] if "run_before" in attrs else ()
+    replaces = _dependencies(evaluator, attrs["replaces"])[0] if "replaces" in attrs else ()
+    atomic = _flag(evaluator, attrs.get("atomic"), True)
+    initial = _flag(evaluator, attrs.get("initial"), None)
+
+    return MigrationFacts(
+        path=path,
+        app_label=app_label,
+        name=name,
+        class_span=Span(
+            klass.lineno,
+            klass.col_offset + 1,
+            klass.lineno,
+            klass.col_offset + 6 + len("Migration"),
+        ),
+        atomic=atomic,
+        initial=initial,
+        dependencies=dependencies,
+        run_before=run_before,
+        replaces=replaces,
+        operations=operations,
+        dynamic_operations=dynamic_ops,
+        dynamic_dependencies=dynamic_deps or "dependencies" in reassigned,
+        suppressions=_suppressions(data),
+        imports=tuple(imports.modules),
+    )
+
+
+def _assignments(stmt: ast.stmt) -> Iterable[tuple[str, ast.expr]]:
+    if isinstance(stmt, ast.Assign):
+        for target in stmt.targets:
+            if isinstance(target, ast.Name):
+                yield target.id, stmt.value
+    elif (
+        isinstance(stmt, ast.AnnAssign)
+        and isinstance(stmt.target, ast.Name)
+        and stmt.value is not None
+    ):
+        yield stmt.target.id, stmt.value
+
+
+def _flag(evaluator: _Evaluator, node: ast.expr | None, default: bool | None) -> bool | None:
+    """``atomic = False`` and the like; None when the value is not a literal bool."""
+    if node is None:
+        return default
+    value = evaluator.value(node)
+    return value if isinstance(value, bool) else None
+
+
+def _syntax_message(exc: SyntaxError) -> str:
+    message = exc.msg
+    if "unicode error" in message or "codec can't decode" in message:
+        return "the file is not valid UTF-8 (and declares no other encoding)"
+    return message

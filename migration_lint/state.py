@@ -1,0 +1,348 @@
+"""Table state replayed from migration facts, the way Django's ``state_forwards`` would.
+
+Used when no Django project is loaded (the pre-commit hook, plain paths). The project loader
+produces the same :class:`ModelState` facts from Django's own ProjectState, with exact names.
+Operations this module does not know (third-party, dynamic) leave the state as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import replace
+
+from migration_lint.facts import (
+    Call,
+    FieldState,
+    IndexState,
+    ModelKey,
+    ModelState,
+    Operation,
+    Ref,
+    UniqueSet,
+    Value,
+)
+
+Models = dict[ModelKey, ModelState]
+_M = "django.db.migrations."
+_PG = "django.contrib.postgres.operations."
+
+_RELATION_TYPES = ("ForeignKey", "OneToOneField", "ForeignObject", "ParentalKey")
+
+
+def default_table(app_label: str, model_name: str) -> str:
+    """Django's default ``db_table`` (``Options.contribute_to_class``)."""
+    return f"{app_label}_{model_name.lower()}"
+
+
+def _text(value: Value) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _names(value: Value) -> tuple[str, ...]:
+    if isinstance(value, tuple):
+        return tuple(v for v in value if isinstance(v, str))
+    return ()
+
+
+def _related(value: Value, app_label: str) -> str | None:
+    """``"shop.Order"``, ``"Order"`` or ``settings.AUTH_USER_MODEL`` as ``app.model`` (lowercase)."""
+    if isinstance(value, str):
+        if value == "self":
+            return None
+        if "." in value:
+            app, _, model = value.rpartition(".")
+            return f"{app}.{model.lower()}"
+        return f"{app_label}.{value.lower()}"
+    if isinstance(value, Ref) and value.qualname.endswith("AUTH_USER_MODEL"):
+        return "auth.user"
+    return None
+
+
+def field_state(name: str, value: Value, app_label: str) -> FieldState:
+    """A field's column facts from its constructor call in the migration."""
+    call = value if isinstance(value, Call) else Call("")
+    kind = call.name
+    relation = kind in _RELATION_TYPES or kind.endswith(("ForeignKey", "OneToOneField"))
+    many = kind.endswith("ManyToManyField")
+    db_column = _text(call.kwargs.get("db_column"))
+    column = db_column or (f"{name}_id" if relation else name)
+    primary_key = call.kwargs.get("primary_key") is True
+    unique = call.kwargs.get("unique") is True or kind.endswith("OneToOneField")
+    db_index = call.kwargs.get("db_index")
+    return FieldState(
+        name=name,
+        column=column,
+        field_type=call.qualname,
+        null=call.kwargs.get("null") is True,
+        unique=unique or primary_key,
+        primary_key=primary_key,
+        db_index=db_index is True or (relation and db_index is not False),
+        related_model=_related(call.kwargs.get("to"), app_label) if relation or many else None,
+        many_to_many=many,
+        has_db_default="db_default" in call.kwargs,
+        kwargs=dict(call.kwargs),
+    )
+
+
+def _constraint(value: Value) -> UniqueSet | None:
+    """A UniqueConstraint as a unique set; other constraints (checks, exclusions) are not."""
+    if not isinstance(value, Call) or not value.name.endswith("UniqueConstraint"):
+        return None
+    return UniqueSet(
+        fields=_names(value.kwargs.get("fields")),
+        origin="constraint",
+        name=_text(value.kwargs.get("name")),
+        condition=value.kwargs.get("condition") is not None,
+        expressions=bool(value.args),
+        nulls_distinct=value.kwargs.get("nulls_distinct")
+        if isinstance(value.kwargs.get("nulls_distinct"), bool)
+        else None,
+    )
+
+
+def _index(value: Value) -> IndexState | None:
+    if not isinstance(value, Call):
+        return None
+    return IndexState(
+        name=_text(value.kwargs.get("name")),
+        fields=tuple(f.lstrip("-") for f in _names(value.kwargs.get("fields"))),
+        condition=value.kwargs.get("condition") is not None,
+        expressions=bool(value.args),
+    )
+
+
+def _together(value: Value) -> tuple[tuple[str, ...], ...]:
+    """``unique_together`` as Django normalises it: one tuple becomes a set of one."""
+    if not isinstance(value, tuple) or not value:
+        return ()
+    if all(isinstance(v, str) for v in value):
+        return (_names(value),)
+    return tuple(_names(v) for v in value if isinstance(v, tuple))
+
+
+class Replayer:
+    """Applies operations of one app's migration to a models mapping, in place."""
+
+    def __init__(self, models: Models, app_label: str, migration_name: str) -> None:
+        self.models = models
+        self.app_label = app_label
+        self.migration = (app_label, migration_name)
+
+    def key(self, name: Value) -> ModelKey | None:
+        return (self.app_label, name.lower()) if isinstance(name, str) else None
+
+    def apply(self, op: Operation) -> None:
+        if op.dynamic:
+            return
+        handler = _HANDLERS.get(op.qualname)
+        if handler is not None:
+            handler(self, op)
+        elif op.qualname in (_M + "SeparateDatabaseAndState", _M + "RunSQL"):
+            for nested in op.nested.get("state_operations", ()):
+                self.apply(nested)
+
+    def _update(
+        self, op: Operation, name_arg: str, change: Callable[[ModelState], ModelState]
+    ) -> None:
+        key = self.key(op.kwargs.get(name_arg))
+        if key is not None and key in self.models:
+            self.models[key] = change(self.models[key])
+
+    # -- models --------------------------------------------------------------------------------
+
+    def create_model(self, op: Operation) -> None:
+        name = op.kwargs.get("name")
+        key = self.key(name)
+        if key is None or not isinstance(name, str):
+            return
+        options = op.kwargs.get("options")
+        options = options if isinstance(options, Mapping) else {}
+        fields = op.kwargs.get("fields")
+        states = tuple(
+            field_state(f[0], f[1], self.app_label)
+            for f in (fields if isinstance(fields, tuple) else ())
+            if isinstance(f, tuple) and len(f) == 2 and isinstance(f[0], str)
+        )
+        table = _text(options.get("db_table")) or default_table(self.app_label, name)
+        constraints = options.get("constraints")
+        indexes = options.get("indexes")
+        self.models[key] = ModelState(
+            app_label=self.app_label,
+            name=name,
+            table=table,
+            fields=states,
+            unique_together=_together(options.get("unique_together")),
+            constraints=tuple(
+                c
+                for c in map(_constraint, constraints if isinstance(constraints, tuple) else ())
+                if c
+            ),
+            indexes=tuple(
+                i for i in map(_index, indexes if isinstance(indexes, tuple) else ()) if i
+            ),
+            created_by=self.migration,
+            managed=options.get("managed") is not False,
+            proxy=options.get("proxy") is True,
+        )
+
+    def delete_model(self, op: Operation) -> None:
+        key = self.key(op.kwargs.get("name"))
+        if key is not None:
+            self.models.pop(key, None)
+
+    def rename_model(self, op: Operation) -> None:
+        old, new = self.key(op.kwargs.get("old_name")), op.kwargs.get("new_name")
+        if old is None or not isinstance(new, str) or old not in self.models:
+            return
+        state = self.models.pop(old)
+        table = state.table
+        if table == default_table(self.app_label, state.name):
+            table = default_table(self.app_label, new)
+        self.models[(self.app_label, new.lower())] = replace(state, name=new, table=table)
+
+    def alter_model_table(self, op: Operation) -> None:
+        name = op.kwargs.get("name")
+        table = _text(op.kwargs.get("table")) or (
+            default_table(self.app_label, name) if isinstance(name, str) else None
+        )
+        if table:
+            self._update(op, "name", lambda s: replace(s, table=table))
+
+    def alter_model_options(self, op: Operation) -> None:
+        options = op.kwargs.get("options")
+        if isinstance(options, Mapping):
+            managed = options.get("managed") is not False
+            self._update(op, "name", lambda s: replace(s, managed=managed))
+
+    def alter_unique_together(self, op: Operation) -> None:
+        together = _together(op.kwargs.get("unique_together"))
+        self._update(op, "name", lambda s: replace(s, unique_together=together))
+
+    # -- fields --------------------------------------------------------------------------------
+
+    def add_field(self, op: Operation) -> None:
+        name = op.kwargs.get("name")
+        if isinstance(name, str):
+            new = field_state(name, op.kwargs.get("field"), self.app_label)
+            self._update(op, "model_name", lambda s: replace(s, fields=(*s.fields, new)))
+
+    def alter_field(self, op: Operation) -> None:
+        name = op.kwargs.get("name")
+        if not isinstance(name, str):
+            return
+        new = field_state(name, op.kwargs.get("field"), self.app_label)
+        self._update(
+            op,
+            "model_name",
+            lambda s: replace(
+                s, fields=tuple(new if f.name.lower() == name.lower() else f for f in s.fields)
+            ),
+        )
+
+    def remove_field(self, op: Operation) -> None:
+        name = op.kwargs.get("name")
+        if not isinstance(name, str):
+            return
+        lowered = name.lower()
+
+        def change(s: ModelState) -> ModelState:
+            return replace(
+                s,
+                fields=tuple(f for f in s.fields if f.name.lower() != lowered),
+                unique_together=tuple(
+                    t for t in s.unique_together if lowered not in map(str.lower, t)
+                ),
+            )
+
+        self._update(op, "model_name", change)
+
+    def rename_field(self, op: Operation) -> None:
+        old, new = op.kwargs.get("old_name"), op.kwargs.get("new_name")
+        if not (isinstance(old, str) and isinstance(new, str)):
+            return
+
+        def rename(f: FieldState) -> FieldState:
+            if f.name.lower() != old.lower():
+                return f
+            column = f.column
+            if "db_column" not in f.kwargs:
+                column = f"{new}_id" if f.column.endswith("_id") and f.related_model else new
+            return replace(f, name=new, column=column)
+
+        def swap(names: tuple[str, ...]) -> tuple[str, ...]:
+            return tuple(new if n.lower() == old.lower() else n for n in names)
+
+        def change(s: ModelState) -> ModelState:
+            return replace(
+                s,
+                fields=tuple(map(rename, s.fields)),
+                unique_together=tuple(map(swap, s.unique_together)),
+                constraints=tuple(replace(c, fields=swap(c.fields)) for c in s.constraints),
+                indexes=tuple(replace(i, fields=swap(i.fields)) for i in s.indexes),
+            )
+
+        self._update(op, "model_name", change)
+
+    # -- constraints and indexes ---------------------------------------------------------------
+
+    def add_constraint(self, op: Operation) -> None:
+        unique = _constraint(op.kwargs.get("constraint"))
+        if unique is not None:
+            self._update(
+                op, "model_name", lambda s: replace(s, constraints=(*s.constraints, unique))
+            )
+
+    def remove_constraint(self, op: Operation) -> None:
+        name = op.kwargs.get("name")
+        self._update(
+            op,
+            "model_name",
+            lambda s: replace(s, constraints=tuple(c for c in s.constraints if c.name != name)),
+        )
+
+    def add_index(self, op: Operation) -> None:
+        index = _index(op.kwargs.get("index"))
+        if index is not None:
+            self._update(op, "model_name", lambda s: replace(s, indexes=(*s.indexes, index)))
+
+    def remove_index(self, op: Operation) -> None:
+        name = op.kwargs.get("name")
+        self._update(
+            op,
+            "model_name",
+            lambda s: replace(s, indexes=tuple(i for i in s.indexes if i.name != name)),
+        )
+
+    def rename_index(self, op: Operation) -> None:
+        old, new = op.kwargs.get("old_name"), op.kwargs.get("new_name")
+        if isinstance(old, str) and isinstance(new, str):
+            self._update(
+                op,
+                "model_name",
+                lambda s: replace(
+                    s,
+                    indexes=tuple(replace(i, name=new) if i.name == old else i for i in s.indexes),
+                ),
+            )
+
+
+_HANDLERS: dict[str, Callable[[Replayer, Operation], None]] = {
+    _M + "CreateModel": Replayer.create_model,
+    _M + "DeleteModel": Replayer.delete_model,
+    _M + "RenameModel": Replayer.rename_model,
+    _M + "AlterModelTable": Replayer.alter_model_table,
+    _M + "AlterModelOptions": Replayer.alter_model_options,
+    _M + "AlterUniqueTogether": Replayer.alter_unique_together,
+    _M + "AddField": Replayer.add_field,
+    _M + "AlterField": Replayer.alter_field,
+    _M + "RemoveField": Replayer.remove_field,
+    _M + "RenameField": Replayer.rename_field,
+    _M + "AddConstraint": Replayer.add_constraint,
+    _M + "RemoveConstraint": Replayer.remove_constraint,
+    _M + "AddIndex": Replayer.add_index,
+    _M + "RemoveIndex": Replayer.remove_index,
+    _M + "RenameIndex": Replayer.rename_index,
+    _PG + "AddIndexConcurrently": Replayer.add_index,
+    _PG + "RemoveIndexConcurrently": Replayer.remove_index,
+    _PG + "AddConstraintNotValid": Replayer.add_constraint,
+}

@@ -1,0 +1,85 @@
+"""``# noqa: ML101`` comments and config ignores, and the suppressions that matched nothing."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from migration_lint.facts import MigrationFacts, Span, Suppression
+from migration_lint.findings import Finding, Severity
+
+UNUSED_CODE = "ML903"
+
+
+def matches(code: str, prefixes: Iterable[str]) -> bool:
+    return any(code.startswith(prefix) for prefix in prefixes)
+
+
+def _spans(facts: MigrationFacts) -> list[Span]:
+    return [op.span for op in facts.operations]
+
+
+def _covering(facts: MigrationFacts, line: int) -> Span:
+    """The lines a finding at ``line`` may be suppressed on: its top-level operation's lines."""
+    for span in _spans(facts):
+        if span.covers(line):
+            return span
+    return Span(line, 1, line, 1)
+
+
+def apply(
+    findings: Iterable[Finding],
+    migrations: Mapping[str, MigrationFacts],
+    selected: tuple[str, ...],
+    ignored: tuple[str, ...],
+) -> list[Finding]:
+    """Drop suppressed findings; add an ML903 finding for every ``noqa`` code that matched nothing.
+
+    ``migrations`` maps a finding's path to its facts. Only ``ML`` codes are ours to judge:
+    ``# noqa: E501`` and a bare ``# noqa`` belong to other tools as much as to this one.
+    """
+    kept: list[Finding] = []
+    used: set[tuple[str, int, str]] = set()
+    for finding in findings:
+        facts = migrations.get(finding.path)
+        hit = _suppressed_by(finding, facts) if facts else None
+        if hit is None:
+            kept.append(finding)
+        else:
+            used.add((finding.path, hit[0].line, hit[1]))
+
+    if matches(UNUSED_CODE, selected) and not matches(UNUSED_CODE, ignored):
+        for path, facts in migrations.items():
+            for suppression in facts.suppressions:
+                for code in suppression.codes:
+                    if not code.startswith("ML") or (path, suppression.line, code) in used:
+                        continue
+                    # A code for a rule that did not run (deselected) cannot be judged unused.
+                    if not matches(code, selected) or any(code.startswith(i) for i in ignored):
+                        continue
+                    kept.append(
+                        Finding(
+                            code=UNUSED_CODE,
+                            severity=Severity.WARNING,
+                            path=path,
+                            line=suppression.line,
+                            column=suppression.column,
+                            message=f"`# noqa: {code}` suppresses nothing on this line",
+                            help=f"remove {code} from the comment",
+                            app_label=facts.app_label,
+                            migration=facts.name,
+                        )
+                    )
+    return kept
+
+
+def _suppressed_by(finding: Finding, facts: MigrationFacts) -> tuple[Suppression, str] | None:
+    span = _covering(facts, finding.line)
+    for suppression in facts.suppressions:
+        if not span.covers(suppression.line):
+            continue
+        if not suppression.codes:
+            return suppression, ""
+        for code in suppression.codes:
+            if finding.code.startswith(code):
+                return suppression, code
+    return None
