@@ -15,6 +15,7 @@ from migration_lint.errors import UsageError
 from migration_lint.facts import MigrationFacts
 from migration_lint.findings import Finding, Severity
 from migration_lint.history import UNKNOWN_STATE, build_history, replay
+from migration_lint.project import ProjectInfo, load_project, project_states, resolve_settings
 from migration_lint.rules.base import Rule, registry
 from migration_lint.source.parse import parse_migration
 from migration_lint.suppress import apply as apply_suppressions
@@ -118,21 +119,64 @@ def _excluded(facts: MigrationFacts, patterns: tuple[str, ...]) -> bool:
     return any(fnmatch.fnmatch(n, p) for p in patterns for n in names)
 
 
+def _project(options: Options, cwd: Path) -> ProjectInfo | None:
+    if options.source_only:
+        if options.app_labels:
+            raise UsageError("app labels need a Django project; drop --source-only or pass paths")
+        return None
+    start = Path(options.paths[0]).resolve() if options.paths else cwd
+    found = resolve_settings(options.settings, start)
+    if found is None:
+        if options.app_labels:
+            raise UsageError(
+                f"{options.app_labels[0]!r} is not a path, and app labels need a Django project: "
+                "pass --settings, set DJANGO_SETTINGS_MODULE or run inside a project with manage.py"
+            )
+        return None
+    return load_project(*found)
+
+
+def _select(
+    options: Options, project: ProjectInfo | None, universe: list[discover.MigrationFile]
+) -> list[discover.MigrationFile]:
+    if options.app_labels:
+        assert project is not None
+        known = sorted({f.app_label for f in project.files})
+        unknown = [label for label in options.app_labels if label not in known]
+        if unknown:
+            raise UsageError(
+                f"unknown app label {unknown[0]!r} (apps with migrations: {', '.join(known)})"
+            )
+        selected = [f for f in universe if f.app_label in options.app_labels]
+        if options.paths:
+            selected += discover.select_paths(options.paths, universe)
+        return selected
+    if options.paths:
+        return discover.select_paths(options.paths, universe)
+    if project is not None:
+        return [f for f in universe if f.app_label in project.local_apps]
+    return list(universe)
+
+
 def run(options: Options) -> Result:
     cwd = Path(os.getcwd())
-    root, universe = _universe(options, cwd)
-    if options.paths:
-        targets_files = discover.select_paths(options.paths, universe)
+    project = _project(options, cwd)
+    if project is not None:
+        root: Path | None = project.root
+        universe = list(project.files)
     else:
-        targets_files = list(universe)
+        root, universe = _universe(options, cwd)
+    targets_files = _select(options, project, universe)
     if options.since:
         changed = gitutil.changed_files(options.since, root or cwd)
         targets_files = [f for f in targets_files if f.path.resolve() in changed]
 
     cache = FactsCache(root if options.use_cache else None)
     target_paths = {f.path.resolve() for f in targets_files}
-    extra = [f for f in targets_files if f.path.resolve() not in {u.path for u in universe}]
-    all_facts = load_facts([*universe, *extra], cwd, cache)
+    known_paths = {u.path.resolve() for u in universe}
+    extra = [f for f in targets_files if f.path.resolve() not in known_paths]
+    files = [*universe, *extra]
+    all_facts = load_facts(files, cwd, cache)
     cache.save()
 
     names_on_disk: dict[str, set[str]] = defaultdict(set)
@@ -140,21 +184,31 @@ def run(options: Options) -> Result:
         names_on_disk[facts.app_label].add(facts.name)
     history = build_history(all_facts, names_on_disk)
 
-    by_path = {
-        f.path.resolve(): facts for f, facts in zip([*universe, *extra], all_facts, strict=True)
-    }
+    by_path = {f.path.resolve(): facts for f, facts in zip(files, all_facts, strict=True)}
     targets = tuple(
         by_path[p]
         for p in sorted(target_paths, key=lambda p: (by_path[p].app_label, by_path[p].name))
         if by_path[p].is_migration and not _excluded(by_path[p], options.exclude)
     )
-    states = replay(history, {t.key for t in targets if t.parse_error is None})
+    keys = {t.key for t in targets if t.parse_error is None}
+    states = project_states(project, history.migrations, keys) if project else None
+    notes: list[str] = []
+    if states is None:
+        if project is not None and project.graph_error:
+            notes.append(
+                f"Django could not build the migration graph ({project.graph_error}); "
+                "table state was replayed from the files instead"
+            )
+        states = replay(history, keys)
+    vendors = options.vendors or (project.vendors() if project else ()) or (("sqlite", None),)
     lint = LintContext(
         root=root or cwd,
         history=history,
         targets=targets,
         states=states,
-        vendors=options.vendors or (("sqlite", None),),
+        vendors=vendors,
+        project=project,
+        notes=notes,
     )
     rules = selected_rules(options)
     findings = run_rules(lint, rules)
