@@ -2,10 +2,14 @@
 
 One pickle per project root under ``.migration_lint_cache/``; deleting the folder is always safe.
 A cache that cannot be read or written is ignored: it only ever saves time.
+
+The folder lives in the checkout, so a pull request can put a file there: unpickling it may
+only build the facts' own classes and plain containers, never call anything else.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import pickle
@@ -16,6 +20,28 @@ from migration_lint import __version__
 from migration_lint.facts import MigrationFacts
 
 CACHE_DIR = ".migration_lint_cache"
+_FACTS_MODULE = "migration_lint.facts"
+_BUILTINS = frozenset({"dict", "list", "tuple", "set", "frozenset", "bytes", "str", "int", "float"})
+
+
+def _fingerprint() -> str:
+    """The tool version plus a digest of the loader's code: an edit to the parser (between
+    releases, or in a development checkout) must not serve facts the old code produced."""
+    package = Path(__file__).resolve().parent
+    h = hashlib.blake2b(__version__.encode(), digest_size=6)
+    for path in sorted([package / "facts.py", *(package / "source").glob("*.py")]):
+        with contextlib.suppress(OSError):
+            h.update(path.name.encode() + b"\0" + path.read_bytes())
+    return f"{__version__}-{h.hexdigest()}"
+
+
+class _FactsUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> object:
+        if (module == _FACTS_MODULE and not name.startswith("_")) or (
+            module == "builtins" and name in _BUILTINS
+        ):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the facts cache")
 
 
 def digest(data: bytes, app_label: str, display_path: str) -> bytes:
@@ -26,16 +52,20 @@ def digest(data: bytes, app_label: str, display_path: str) -> bytes:
 
 class FactsCache:
     def __init__(self, root: Path | None) -> None:
-        self.file = root / CACHE_DIR / f"facts-{__version__}.pickle" if root else None
+        self.file = root / CACHE_DIR / f"facts-{_fingerprint()}.pickle" if root else None
         self.entries: dict[bytes, MigrationFacts] = {}
         self.used: dict[bytes, MigrationFacts] = {}
         self.dirty = False
         if self.file is not None:
             try:
                 with self.file.open("rb") as handle:
-                    loaded = pickle.load(handle)
+                    loaded = _FactsUnpickler(handle).load()
                 if isinstance(loaded, dict):
-                    self.entries = loaded
+                    self.entries = {
+                        k: v
+                        for k, v in loaded.items()
+                        if isinstance(k, bytes) and isinstance(v, MigrationFacts)
+                    }
             except Exception:  # noqa: BLE001 - a stale or foreign cache is just a miss
                 self.entries = {}
 
@@ -62,5 +92,9 @@ class FactsCache:
             with os.fdopen(fd, "wb") as handle:
                 pickle.dump(self.used, handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.file)
+            # Caches of other versions of the tool are never read again.
+            for stale in self.file.parent.glob("facts-*.pickle"):
+                if stale != self.file:
+                    stale.unlink()
         except OSError:
             pass

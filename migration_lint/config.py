@@ -62,7 +62,8 @@ def load_config(start: Path) -> Config:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise UsageError(f"{path}: cannot read: {exc}") from None
-    section = data.get("tool", {}).get("migration_lint", {})
+    tool = data.get("tool", {})
+    section = tool.get("migration_lint", {}) if isinstance(tool, dict) else {}
     if not isinstance(section, dict):
         raise UsageError(f"{path}: [tool.migration_lint] must be a table")
     for key, value in section.items():

@@ -37,6 +37,8 @@ class MigrationContext:
     migration: MigrationFacts
     state: MigrationState
     lint: LintContext
+    # Analyses several rules share (index builds ...), computed once per migration.
+    memo: dict[str, object] = field(default_factory=dict, compare=False)
 
     @property
     def steps(self) -> tuple[OperationStep, ...]:

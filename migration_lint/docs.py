@@ -27,6 +27,11 @@ def example_files(example: Example) -> list[tuple[str, str]]:
 def _render_example(kind: str, number: int, example: Example) -> list[str]:
     title = f"### {kind} {number}" + (f": {example.title}" if example.title else "")
     lines = [title, ""]
+    if example.targets:
+        lines += [
+            f"Target databases: {', '.join(example.targets)} (`--target {','.join(example.targets)}`).",
+            "",
+        ]
     files = example_files(example)
     for path, content in files[:-1]:
         lines += [

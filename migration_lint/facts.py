@@ -191,6 +191,8 @@ class MigrationFacts:
     dynamic_dependencies: bool = False
     suppressions: tuple[Suppression, ...] = ()
     imports: tuple[str, ...] = ()
+    # Module-level functions by name, as source text (what RunPython runs).
+    functions: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def key(self) -> tuple[str, str]:

@@ -8,7 +8,7 @@ the migrations it replaces, and dependencies on those point at the squash.
 from __future__ import annotations
 
 import heapq
-from collections import ChainMap, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -108,11 +108,13 @@ def build_history(
         return None
 
     parents: dict[Key, list[Key]] = {k: [] for k in nodes}
+    lines: dict[tuple[Key, Key], int] = {}
     for key, facts in nodes.items():
         for dep in facts.dependencies:
             target = resolve(dep, key)
             if target is not None and target != key:
                 parents[key].append(target)
+                lines.setdefault((key, target), dep.line)
         for dep in facts.run_before:
             target = resolve(dep, key)
             if target is not None and target in parents:
@@ -122,13 +124,16 @@ def build_history(
     # which is what makemigrations produces (0001_initial).
     order, leftover = _topological(parents)
     if leftover:
-        cycle = _find_cycle(parents, leftover)
-        # Reported on every member: a run that lints only one of them must still see it.
-        for position, member in enumerate(cycle):
-            rotated = [*cycle[position:], *cycle[:position], member]
-            problems.append(
-                GraphProblem("cycle", member, " -> ".join(f"{a}.{n}" for a, n in rotated))
-            )
+        # Reported on every member of every cycle (there may be several, apart): a run that
+        # lints only one of them must still see it. Migrations that merely depend on a cycle
+        # are left over too, but are not part of it.
+        for member in sorted(leftover):
+            cycle = _cycle_through(member, parents, leftover)
+            if cycle:
+                # On the dependency that closes the cycle, where the member names its parent.
+                line = lines.get((member, cycle[-2]), 0)
+                detail = " -> ".join(f"{a}.{n}" for a, n in cycle)
+                problems.append(GraphProblem("cycle", member, detail, line))
         order.extend(sorted(leftover))
     return History(dict(migrations), order, problems, replaced_by, parents)
 
@@ -152,19 +157,29 @@ def _topological(parents: Mapping[Key, list[Key]]) -> tuple[list[Key], set[Key]]
     return order, {k for k, n in waiting.items() if n > 0}
 
 
-def _find_cycle(parents: Mapping[Key, list[Key]], among: set[Key]) -> list[Key]:
-    """One dependency cycle inside ``among``, in dependency order."""
-    start = min(among)
-    path: list[Key] = []
-    seen: dict[Key, int] = {}
-    node = start
-    while node not in seen:
-        seen[node] = len(path)
-        path.append(node)
-        node = min(p for p in parents[node] if p in among)
-    cycle = path[seen[node] :]
-    cycle.reverse()
-    return cycle
+def _cycle_through(member: Key, parents: Mapping[Key, list[Key]], among: set[Key]) -> list[Key]:
+    """The shortest cycle through ``member``, in the order the migrations would apply
+    (``a -> b``: b depends on a), starting and ending at ``member``; empty when there is none."""
+    # Breadth first over "depends on" edges from member finds the shortest way back to it;
+    # read backwards, that path is in application order.
+    came_from: dict[Key, Key] = {}
+    queue = [member]
+    while queue:
+        following: list[Key] = []
+        for node in queue:
+            for parent in sorted(set(parents.get(node, ()))):
+                if parent not in among:
+                    continue
+                if parent == member:
+                    path = [node]
+                    while path[-1] != member:
+                        path.append(came_from[path[-1]])
+                    return [member, *path]
+                if parent not in came_from:
+                    came_from[parent] = node
+                    following.append(parent)
+        queue = following
+    return []
 
 
 def replay(history: History, targets: set[Key]) -> dict[Key, MigrationState]:
@@ -180,11 +195,10 @@ def replay(history: History, targets: set[Key]) -> dict[Key, MigrationState]:
             continue
         before = dict(models)
         steps: list[OperationStep] = []
-        changed: Models = {}
         for op in facts.operations:
-            steps.append(OperationStep(op, ChainMap(dict(changed), before)))
-            touched = Replayer(ChainMap(changed, before), *key)  # type: ignore[arg-type]
-            touched.apply(op)
+            # A snapshot, not a ChainMap over ``before``: a model deleted or renamed by an
+            # earlier operation must disappear from the later steps' view.
+            steps.append(OperationStep(op, dict(models) if steps else before))
             replayer.apply(op)
         states[key] = MigrationState(before, tuple(steps))
     return states

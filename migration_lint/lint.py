@@ -21,6 +21,7 @@ from migration_lint.source.parse import parse_migration
 from migration_lint.suppress import apply as apply_suppressions
 from migration_lint.suppress import matches
 
+ALL_VENDORS: tuple[Vendor, ...] = (("postgresql", None), ("mysql", None), ("sqlite", None))
 _ROOT_MARKERS = ("manage.py", "pyproject.toml", "setup.cfg", ".git")
 
 
@@ -200,7 +201,8 @@ def run(options: Options) -> Result:
                 "table state was replayed from the files instead"
             )
         states = replay(history, keys)
-    vendors = options.vendors or (project.vendors() if project else ()) or (("sqlite", None),)
+    # Without a project nothing says which databases run these migrations: judge for all.
+    vendors = options.vendors or (project.vendors() if project else ()) or ALL_VENDORS
     lint = LintContext(
         root=root or cwd,
         history=history,

@@ -7,7 +7,9 @@ from __future__ import annotations
 MAX_NAME_LENGTH = {"postgresql": 63, "mysql": 64, "sqlite": 200}
 
 
-def index_name(table: str, columns: list[str] | tuple[str, ...], suffix: str = "", vendor: str = "postgresql") -> str:
+def index_name(
+    table: str, columns: list[str] | tuple[str, ...], suffix: str = "", vendor: str = "postgresql"
+) -> str:
     """``BaseDatabaseSchemaEditor._create_index_name``: ``<table>_<cols>_<digest><suffix>``."""
     from django.db.backends.utils import names_digest, split_identifier
 
@@ -26,7 +28,9 @@ def index_name(table: str, columns: list[str] | tuple[str, ...], suffix: str = "
     return name
 
 
-def unique_name(table: str, columns: list[str] | tuple[str, ...], vendor: str = "postgresql") -> str:
+def unique_name(
+    table: str, columns: list[str] | tuple[str, ...], vendor: str = "postgresql"
+) -> str:
     """The name Django gives a unique constraint it names itself (unique_together, AlterField)."""
     return index_name(table, columns, "_uniq", vendor)
 

@@ -39,11 +39,15 @@ class SqlStatement:
         """True when the statement builds an index by scanning the table."""
         if self.kind == "create_index":
             return True
-        return self.kind == "add_constraint" and self.constraint_type in ("unique", "primary_key") and not self.using_index
+        return (
+            self.kind == "add_constraint"
+            and self.constraint_type in ("unique", "primary_key")
+            and not self.using_index
+        )
 
 
 def unquote(name: str) -> str:
-    if len(name) >= 2 and name[0] == name[-1] and name[0] in "\"`[":
+    if len(name) >= 2 and name[0] == name[-1] and name[0] in '"`[':
         return name[1:-1]
     if name.startswith("[") and name.endswith("]"):
         return name[1:-1]
@@ -62,7 +66,11 @@ def _tokens(statement: object) -> list[_Tok]:
 
     out: list[_Tok] = []
     for token in statement.flatten():  # type: ignore[attr-defined]
-        if token.is_whitespace or token.ttype in T.Comment or (token.ttype and token.ttype in T.Comment):
+        if (
+            token.is_whitespace
+            or token.ttype in T.Comment
+            or (token.ttype and token.ttype in T.Comment)
+        ):
             continue
         value = token.value
         ttype = token.ttype
@@ -139,8 +147,14 @@ def _columns(group: list[_Tok]) -> tuple[tuple[str, ...], bool]:
         if tok.value == "," and not _open(entry):
             if entry:
                 first = entry[0]
-                extra = [t for t in entry[1:] if t.word not in ("ASC", "DESC", "NULLS", "FIRST", "LAST")]
-                if first.kind == "name" and not any(t.value == "(" for t in entry) and len(extra) <= 1:
+                extra = [
+                    t for t in entry[1:] if t.word not in ("ASC", "DESC", "NULLS", "FIRST", "LAST")
+                ]
+                if (
+                    first.kind == "name"
+                    and not any(t.value == "(" for t in entry)
+                    and len(extra) <= 1
+                ):
                     columns.append(first.word)  # a column, maybe with an opclass or order
                 elif first.kind == "word" and not any(t.value in "()" for t in entry) and not extra:
                     columns.append(first.value)  # a column named like a keyword
@@ -191,13 +205,15 @@ def _alter_table(text: str, c: _Cursor) -> SqlStatement:
     table = c.name()
     if c.accept("DROP", "CONSTRAINT"):
         if_exists = c.accept("IF", "EXISTS")
-        return SqlStatement(text, kind="drop_constraint", table=table, name=c.name(), if_exists=if_exists)
+        return SqlStatement(
+            text, kind="drop_constraint", table=table, name=c.name(), if_exists=if_exists
+        )
     if not c.accept("ADD"):
         return SqlStatement(text, kind="alter_table", table=table)
     name = c.name() if c.accept("CONSTRAINT") else None
     words = [t.word for t in c.rest()]
     if c.accept("UNIQUE") or c.accept("PRIMARY", "KEY"):
-        constraint_type = "unique" if "UNIQUE" == c.toks[c.i - 1].word else "primary_key"
+        constraint_type = "unique" if c.toks[c.i - 1].word == "UNIQUE" else "primary_key"
         c.accept("NULLS", "NOT", "DISTINCT") or c.accept("NULLS", "DISTINCT")
         c.accept("INDEX") or c.accept("KEY")  # MySQL: ADD UNIQUE INDEX name (cols)
         if c.accept("USING", "INDEX"):
@@ -225,9 +241,23 @@ def _alter_table(text: str, c: _Cursor) -> SqlStatement:
             expression=expression,
             constraint_type=constraint_type,
         )
-    kind = next((k for k, w in (("check", "CHECK"), ("foreign_key", "FOREIGN"), ("exclude", "EXCLUDE")) if words[:1] == [w]), None)
+    kind = next(
+        (
+            k
+            for k, w in (("check", "CHECK"), ("foreign_key", "FOREIGN"), ("exclude", "EXCLUDE"))
+            if words[:1] == [w]
+        ),
+        None,
+    )
     if kind is not None:
-        return SqlStatement(text, kind="add_constraint", table=table, name=name, not_valid=_not_valid(c.rest()), constraint_type=kind)
+        return SqlStatement(
+            text,
+            kind="add_constraint",
+            table=table,
+            name=name,
+            not_valid=_not_valid(c.rest()),
+            constraint_type=kind,
+        )
     # ADD [COLUMN] c type ... UNIQUE: the column's own constraint builds an index too.
     return SqlStatement(
         text,
@@ -248,7 +278,14 @@ def _drop_index(text: str, c: _Cursor) -> SqlStatement:
     if_exists = c.accept("IF", "EXISTS")
     name = c.name()
     table = c.name() if c.accept("ON") else None  # MySQL: DROP INDEX name ON table
-    return SqlStatement(text, kind="drop_index", name=name, table=table, concurrently=concurrently, if_exists=if_exists)
+    return SqlStatement(
+        text,
+        kind="drop_index",
+        name=name,
+        table=table,
+        concurrently=concurrently,
+        if_exists=if_exists,
+    )
 
 
 def _set(text: str, c: _Cursor) -> SqlStatement:
@@ -273,7 +310,11 @@ def _classify(text: str, statement: object) -> SqlStatement:
         return _drop_index(text, c)
     if c.accept("SET"):
         return _set(text, c)
-    for words, kind in ((("BEGIN",), "begin"), (("START", "TRANSACTION"), "begin"), (("COMMIT",), "commit")):
+    for words, kind in (
+        (("BEGIN",), "begin"),
+        (("START", "TRANSACTION"), "begin"),
+        (("COMMIT",), "commit"),
+    ):
         if c.accept(*words):
             return SqlStatement(text, kind=kind)
     if not c.toks:

@@ -7,6 +7,7 @@ Operations this module does not know (third-party, dynamic) leave the state as i
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 
@@ -44,11 +45,11 @@ def _names(value: Value) -> tuple[str, ...]:
     return ()
 
 
-def _related(value: Value, app_label: str) -> str | None:
+def _related(value: Value, app_label: str, model: str | None = None) -> str | None:
     """``"shop.Order"``, ``"Order"`` or ``settings.AUTH_USER_MODEL`` as ``app.model`` (lowercase)."""
     if isinstance(value, str):
         if value == "self":
-            return None
+            return f"{app_label}.{model.lower()}" if model else None
         if "." in value:
             app, _, model = value.rpartition(".")
             return f"{app}.{model.lower()}"
@@ -58,11 +59,16 @@ def _related(value: Value, app_label: str) -> str | None:
     return None
 
 
-def field_state(name: str, value: Value, app_label: str) -> FieldState:
-    """A field's column facts from its constructor call in the migration."""
+def _is_relation(kind: str) -> bool:
+    """A field type that stores the related row's key in a ``<name>_id`` column."""
+    return kind in _RELATION_TYPES or kind.endswith(("ForeignKey", "OneToOneField"))
+
+
+def field_state(name: str, value: Value, app_label: str, model: str | None = None) -> FieldState:
+    """A field's column facts from its constructor call in the migration on ``model``."""
     call = value if isinstance(value, Call) else Call("")
     kind = call.name
-    relation = kind in _RELATION_TYPES or kind.endswith(("ForeignKey", "OneToOneField"))
+    relation = _is_relation(kind)
     many = kind.endswith("ManyToManyField")
     db_column = _text(call.kwargs.get("db_column"))
     column = db_column or (f"{name}_id" if relation else name)
@@ -77,7 +83,9 @@ def field_state(name: str, value: Value, app_label: str) -> FieldState:
         unique=unique or primary_key,
         primary_key=primary_key,
         db_index=db_index is True or (relation and db_index is not False),
-        related_model=_related(call.kwargs.get("to"), app_label) if relation or many else None,
+        related_model=_related(call.kwargs.get("to"), app_label, model)
+        if relation or many
+        else None,
         many_to_many=many,
         has_db_default="db_default" in call.kwargs,
         kwargs=dict(call.kwargs),
@@ -111,7 +119,7 @@ def _index(value: Value) -> IndexState | None:
     )
 
 
-def _together(value: Value) -> tuple[tuple[str, ...], ...]:
+def together_sets(value: Value) -> tuple[tuple[str, ...], ...]:
     """``unique_together`` as Django normalises it: one tuple becomes a set of one."""
     if not isinstance(value, tuple) or not value:
         return ()
@@ -141,6 +149,12 @@ class Replayer:
             for nested in op.nested.get("state_operations", ()):
                 self.apply(nested)
 
+    def _remove(self, key: ModelKey) -> None:
+        # ``models`` may be a ChainMap over a snapshot, whose ``del`` only reaches the first
+        # map: a model from an earlier migration then stays visible, but replay goes on.
+        with contextlib.suppress(KeyError):
+            del self.models[key]
+
     def _update(
         self, op: Operation, name_arg: str, change: Callable[[ModelState], ModelState]
     ) -> None:
@@ -159,7 +173,7 @@ class Replayer:
         options = options if isinstance(options, Mapping) else {}
         fields = op.kwargs.get("fields")
         states = tuple(
-            field_state(f[0], f[1], self.app_label)
+            field_state(f[0], f[1], self.app_label, name)
             for f in (fields if isinstance(fields, tuple) else ())
             if isinstance(f, tuple) and len(f) == 2 and isinstance(f[0], str)
         )
@@ -171,7 +185,7 @@ class Replayer:
             name=name,
             table=table,
             fields=states,
-            unique_together=_together(options.get("unique_together")),
+            unique_together=together_sets(options.get("unique_together")),
             constraints=tuple(
                 c
                 for c in map(_constraint, constraints if isinstance(constraints, tuple) else ())
@@ -188,23 +202,35 @@ class Replayer:
     def delete_model(self, op: Operation) -> None:
         key = self.key(op.kwargs.get("name"))
         if key is not None:
-            self.models.pop(key, None)
+            self._remove(key)
 
     def rename_model(self, op: Operation) -> None:
         old, new = self.key(op.kwargs.get("old_name")), op.kwargs.get("new_name")
         if old is None or not isinstance(new, str) or old not in self.models:
             return
-        state = self.models.pop(old)
+        state = self.models[old]
+        self._remove(old)
         table = state.table
         if table == default_table(self.app_label, state.name):
             table = default_table(self.app_label, new)
         self.models[(self.app_label, new.lower())] = replace(state, name=new, table=table)
+        # Django repoints every relation to the renamed model (ProjectState.rename_model).
+        old_label, new_label = f"{self.app_label}.{old[1]}", f"{self.app_label}.{new.lower()}"
+        for key, model in list(self.models.items()):
+            if any(f.related_model == old_label for f in model.fields):
+                fields = tuple(
+                    replace(f, related_model=new_label) if f.related_model == old_label else f
+                    for f in model.fields
+                )
+                self.models[key] = replace(model, fields=fields)
 
     def alter_model_table(self, op: Operation) -> None:
-        name = op.kwargs.get("name")
-        table = _text(op.kwargs.get("table")) or (
-            default_table(self.app_label, name) if isinstance(name, str) else None
-        )
+        name, value = op.kwargs.get("name"), op.kwargs.get("table")
+        if value is None and isinstance(name, str):
+            table = default_table(self.app_label, name)
+        else:
+            # A table name the source does not spell out leaves the last known one.
+            table = _text(value)
         if table:
             self._update(op, "name", lambda s: replace(s, table=table))
 
@@ -215,22 +241,26 @@ class Replayer:
             self._update(op, "name", lambda s: replace(s, managed=managed))
 
     def alter_unique_together(self, op: Operation) -> None:
-        together = _together(op.kwargs.get("unique_together"))
+        together = together_sets(op.kwargs.get("unique_together"))
         self._update(op, "name", lambda s: replace(s, unique_together=together))
 
     # -- fields --------------------------------------------------------------------------------
 
+    def _model_name(self, op: Operation) -> str | None:
+        model = op.kwargs.get("model_name")
+        return model if isinstance(model, str) else None
+
     def add_field(self, op: Operation) -> None:
         name = op.kwargs.get("name")
         if isinstance(name, str):
-            new = field_state(name, op.kwargs.get("field"), self.app_label)
+            new = field_state(name, op.kwargs.get("field"), self.app_label, self._model_name(op))
             self._update(op, "model_name", lambda s: replace(s, fields=(*s.fields, new)))
 
     def alter_field(self, op: Operation) -> None:
         name = op.kwargs.get("name")
         if not isinstance(name, str):
             return
-        new = field_state(name, op.kwargs.get("field"), self.app_label)
+        new = field_state(name, op.kwargs.get("field"), self.app_label, self._model_name(op))
         self._update(
             op,
             "model_name",
@@ -266,7 +296,7 @@ class Replayer:
                 return f
             column = f.column
             if "db_column" not in f.kwargs:
-                column = f"{new}_id" if f.column.endswith("_id") and f.related_model else new
+                column = f"{new}_id" if _is_relation(Call(f.field_type).name) else new
             return replace(f, name=new, column=column)
 
         def swap(names: tuple[str, ...]) -> tuple[str, ...]:
@@ -346,3 +376,18 @@ _HANDLERS: dict[str, Callable[[Replayer, Operation], None]] = {
     _PG + "RemoveIndexConcurrently": Replayer.remove_index,
     _PG + "AddConstraintNotValid": Replayer.add_constraint,
 }
+
+# django-pg-migration-tools: the same state changes as Django's operations, built safely.
+_SAFER = "django_pg_migration_tools.operations."
+_HANDLERS.update(
+    {
+        _SAFER + "SaferAddUniqueConstraint": Replayer.add_constraint,
+        _SAFER + "SaferRemoveUniqueConstraint": Replayer.remove_constraint,
+        _SAFER + "SaferAddCheckConstraint": Replayer.add_constraint,
+        _SAFER + "SaferAddIndexConcurrently": Replayer.add_index,
+        _SAFER + "SaferRemoveIndexConcurrently": Replayer.remove_index,
+        _SAFER + "SaferAddFieldForeignKey": Replayer.add_field,
+        _SAFER + "SaferAddFieldOneToOne": Replayer.add_field,
+        _SAFER + "SaferAlterFieldSetNotNull": Replayer.alter_field,
+    }
+)

@@ -50,12 +50,7 @@ def apply(
     if matches(UNUSED_CODE, selected) and not matches(UNUSED_CODE, ignored):
         for path, facts in migrations.items():
             for suppression in facts.suppressions:
-                for code in suppression.codes:
-                    if not code.startswith("ML") or (path, suppression.line, code) in used:
-                        continue
-                    # A code for a rule that did not run (deselected) cannot be judged unused.
-                    if not matches(code, selected) or any(code.startswith(i) for i in ignored):
-                        continue
+                for code in _unused(suppression, path, used, selected, ignored):
                     kept.append(
                         Finding(
                             code=UNUSED_CODE,
@@ -70,6 +65,32 @@ def apply(
                         )
                     )
     return kept
+
+
+def _unused(
+    suppression: Suppression,
+    path: str,
+    used: set[tuple[str, int, str]],
+    selected: tuple[str, ...],
+    ignored: tuple[str, ...],
+) -> list[str]:
+    """The codes of ``suppression`` that suppressed nothing, in the comment's order."""
+    candidates = [
+        code
+        for code in suppression.codes
+        # Other tools' codes are not ours to judge, nor a code of a rule that did not run.
+        if code.startswith("ML")
+        and (path, suppression.line, code) not in used
+        and matches(code, selected)
+        and not matches(code, ignored)
+    ]
+    # A comment listing ML101 and ML903 keeps a deliberately unused ML101 quiet: the ML903
+    # report is itself suppressed, and that uses the ML903 code (a code never silences its own
+    # report).
+    guards = [code for code in suppression.codes if UNUSED_CODE.startswith(code)]
+    silenced = {code for code in candidates if any(g != code for g in guards)}
+    guards_used = {g for g in guards if any(code != g for code in silenced)}
+    return [code for code in candidates if code not in silenced and code not in guards_used]
 
 
 def _suppressed_by(finding: Finding, facts: MigrationFacts) -> tuple[Suppression, str] | None:

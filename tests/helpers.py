@@ -54,7 +54,8 @@ def _replace(options: Options, key: str, value: object) -> Options:
 
 
 def lint_example(root: Path, example: Example, select: tuple[str, ...] = ("ML",)) -> list[Finding]:
-    return lint_files(root, example_files(example), select=select)
+    vendors = tuple((v, None) for v in example.targets)
+    return lint_files(root, example_files(example), select=select, vendors=vendors)
 
 
 def codes(findings: Sequence[Finding]) -> list[str]:

@@ -29,7 +29,8 @@ class Example:
 
     Files are written as ``<app>/migrations/0001_....py`` in order; the example is the last one.
     ``line`` pins where a flagged example must be reported. ``files`` adds other files by
-    relative path (for example another app's migrations).
+    relative path (for example another app's migrations). ``targets`` names the databases
+    (``--target``) when the example depends on them; by default every vendor is a target.
     """
 
     source: str
@@ -38,6 +39,7 @@ class Example:
     line: int | None = None
     files: tuple[tuple[str, str], ...] = ()
     title: str = ""
+    targets: tuple[str, ...] = ()
 
 
 class Rule:

@@ -28,15 +28,22 @@ from migration_lint.facts import (
 from migration_lint.source.names import Imports
 from migration_lint.source.signatures import parameters
 
-_NOQA = re.compile(
-    rb"#\s*noqa\b(?P<sep>\s*:\s*(?P<codes>[A-Za-z0-9]+(?:[\s,]+[A-Za-z0-9]+)*))?", re.I
-)
+# Codes look like flake8's (letters then digits), so the words of a trailing explanation
+# (``# noqa: ML101 the table is empty``) are not taken for codes.
+_NOQA = re.compile(r"#\s*noqa\b(?:\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
 
 
 class _Source:
     """The file's bytes by line, to turn ast's UTF-8 byte offsets into 1-based character columns."""
 
     def __init__(self, data: bytes) -> None:
+        # ast's offsets count UTF-8 bytes of the decoded text, whatever the file's encoding: a
+        # latin-1 file (with its coding cookie) is re-encoded so that the offsets line up.
+        try:
+            encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+            data = data.decode(encoding).encode("utf-8")
+        except (SyntaxError, LookupError, UnicodeError):
+            pass
         self.lines = data.splitlines(keepends=True)
 
     def column(self, line: int, byte_offset: int) -> int:
@@ -143,22 +150,29 @@ class _Evaluator:
     # -- operations ----------------------------------------------------------------------------
 
     def operation_list(
-        self, node: ast.expr, path: tuple[int | str, ...]
+        self,
+        node: ast.expr,
+        path: tuple[int | str, ...],
+        start: int = 0,
+        seen: frozenset[str] = frozenset(),
     ) -> tuple[tuple[Operation, ...], bool]:
-        """The operations of a list expression, and whether part of it is dynamic."""
-        if isinstance(node, ast.Name) and node.id in self.module_values:
+        """The operations of a list expression, and whether part of it is dynamic.
+
+        ``start`` is the index of the first element (the right side of ``A + B`` starts after
+        A's); ``seen`` holds the module-level names already followed (``OPS = OPS + [...]``).
+        """
+        if isinstance(node, ast.Name) and node.id in self.module_values and node.id not in seen:
+            seen = seen | {node.id}
             node = self.module_values[node.id]
         if isinstance(node, ast.BinOp) and isinstance(node.op, ast.Add):
-            left, left_dynamic = self.operation_list(node.left, path)
-            right, right_dynamic = self.operation_list(
-                node.right, (*path[:-1], len(left)) if path else (len(left),)
-            )
+            left, left_dynamic = self.operation_list(node.left, path, start, seen)
+            right, right_dynamic = self.operation_list(node.right, path, start + len(left), seen)
             return left + right, left_dynamic or right_dynamic
         if not isinstance(node, (ast.List, ast.Tuple)):
-            return (self.dynamic(node, (*path, 0), "the operations list is computed"),), True
+            return (self.dynamic(node, (*path, start), "the operations list is computed"),), True
         ops: list[Operation] = []
         dynamic = False
-        for index, element in enumerate(node.elts):
+        for index, element in enumerate(node.elts, start=start):
             op = self.operation(element, (*path, index))
             dynamic = dynamic or op.dynamic
             ops.append(op)
@@ -176,7 +190,9 @@ class _Evaluator:
         given = dict(zip(parameters(value.qualname), node.args, strict=False))
         given.update((kw.arg, kw.value) for kw in node.keywords if kw.arg)
         for name, arg in given.items():
-            if name.endswith("operations") and isinstance(arg, (ast.List, ast.Tuple, ast.Name)):
+            if name.endswith("operations") and isinstance(
+                arg, (ast.List, ast.Tuple, ast.Name, ast.BinOp)
+            ):
                 nested[name] = self.operation_list(arg, (*path, name))[0]
         return Operation(
             qualname=value.qualname,
@@ -217,11 +233,15 @@ def _dependencies(evaluator: _Evaluator, node: ast.expr) -> tuple[tuple[Dependen
             deps.append(Dependency(value[0], value[1], line=element.lineno))
         elif isinstance(value, Call) and value.name == "swappable_dependency":
             setting = value.arg("value", 0)
-            if isinstance(setting, Ref):
+            if isinstance(setting, Ref) and setting.qualname.startswith("django.conf.settings."):
                 name = setting.qualname.rpartition(".")[2]
                 # The default user model's app: a guess until the project's settings are read.
                 app = "auth" if name == "AUTH_USER_MODEL" else name.lower()
                 deps.append(Dependency(app, "__first__", swappable=name, line=element.lineno))
+            elif isinstance(setting, str) and "." in setting:
+                # The setting's value spelled out ("auth.User"): Django depends on its app.
+                app = setting.partition(".")[0]
+                deps.append(Dependency(app, "__first__", line=element.lineno))
             else:
                 dynamic = True
         else:
@@ -240,11 +260,11 @@ def _suppressions(data: bytes) -> tuple[Suppression, ...]:
     for tok in tokens:
         if tok.type != tokenize.COMMENT:
             continue
-        match = _NOQA.search(tok.string.encode("utf-8"))
+        match = _NOQA.search(tok.string)
         if not match:
             continue
         codes = match.group("codes")
-        parsed = tuple(c.upper() for c in re.split(r"[\s,]+", codes.decode())) if codes else ()
+        parsed = tuple(c.upper() for c in re.split(r"[\s,]+", codes)) if codes else ()
         found.append(Suppression(tok.start[0], tok.start[1] + 1 + match.start(), parsed))
     return tuple(found)
 
@@ -254,19 +274,59 @@ def parse_migration(
 ) -> MigrationFacts:
     """Facts of the migration file ``path`` whose content is ``data``."""
     name = path.replace("\\", "/").rpartition("/")[2].removesuffix(".py")
+    error = _unreadable(data)
+    if error is None:
+        try:
+            return _facts(path, data, app_label, name, module_name)
+        except SyntaxError as exc:
+            error = ParseError(
+                _syntax_message(exc), max(exc.lineno or 1, 1), max(exc.offset or 1, 1)
+            )
+        except (ValueError, RecursionError, MemoryError) as exc:
+            # ast's recursion limit: thousands of nested brackets or chained operators.
+            error = ParseError(f"the file cannot be read: {exc}", 1, 1)
+    return MigrationFacts(path=path, app_label=app_label, name=name, parse_error=error)
+
+
+def _unreadable(data: bytes) -> ParseError | None:
+    """Bytes that are not text in the file's encoding, or a null byte, at their position.
+
+    Python's own errors for these point at the wrong place or nowhere (a null byte has no line).
+    """
     try:
-        module = ast.parse(data, filename=path)
+        encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
     except SyntaxError as exc:
-        return MigrationFacts(
-            path=path,
-            app_label=app_label,
-            name=name,
-            parse_error=ParseError(_syntax_message(exc), exc.lineno or 1, exc.offset or 1),
-        )
-    except ValueError as exc:  # null bytes
-        return MigrationFacts(
-            path=path, app_label=app_label, name=name, parse_error=ParseError(str(exc), 1, 1)
-        )
+        # Raised when the first two lines are not UTF-8 (the cookie could be there) too.
+        if "invalid or missing encoding declaration" not in str(exc):
+            return None  # an unknown or contradictory coding cookie: ast.parse reports it
+        encoding = "utf-8"
+    try:
+        data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        line, column = _position(data, exc.start, encoding)
+        if encoding in ("utf-8", "utf-8-sig"):
+            message = "the file is not valid UTF-8 (and declares no other encoding)"
+        else:
+            message = f"the file is not valid {encoding}, the encoding it declares"
+        return ParseError(message, line, column)
+    except LookupError:
+        return None
+    if b"\0" in data:
+        line, column = _position(data, data.index(b"\0"), encoding)
+        return ParseError("the file contains a null byte", line, column)
+    return None
+
+
+def _position(data: bytes, offset: int, encoding: str) -> tuple[int, int]:
+    """1-based line and character column of the byte at ``offset``."""
+    lines = data[:offset].splitlines(keepends=True)
+    if not lines or lines[-1].endswith((b"\n", b"\r")):
+        return len(lines) + 1, 1
+    return len(lines), len(lines[-1].decode(encoding, "replace")) + 1
+
+
+def _facts(path: str, data: bytes, app_label: str, name: str, module_name: str) -> MigrationFacts:
+    module = ast.parse(data, filename=path)
 
     klass = next(
         (n for n in module.body if isinstance(n, ast.ClassDef) and n.name == "Migration"), None
@@ -277,7 +337,7 @@ def parse_migration(
     source = _Source(data)
     imports = Imports(module, module_name)
     module_values: dict[str, ast.expr] = {}
-    functions: set[str] = set()
+    functions: dict[str, str] = {}
     for node in module.body:
         if (
             isinstance(node, ast.Assign)
@@ -286,7 +346,7 @@ def parse_migration(
         ):
             module_values[node.targets[0].id] = node.value
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            functions.add(node.name)
+            functions[node.name] = source.text(node)
     evaluator = _Evaluator(source, imports, module_values, frozenset(functions))
 
     attrs: dict[str, ast.expr] = {}
@@ -316,11 +376,12 @@ def parse_migration(
         path=path,
         app_label=app_label,
         name=name,
+        # "class Migration", end column exclusive like every span.
         class_span=Span(
             klass.lineno,
-            klass.col_offset + 1,
+            source.column(klass.lineno, klass.col_offset),
             klass.lineno,
-            klass.col_offset + 6 + len("Migration"),
+            source.column(klass.lineno, klass.col_offset) + len("class Migration"),
         ),
         atomic=atomic,
         initial=initial,
@@ -332,6 +393,7 @@ def parse_migration(
         dynamic_dependencies=dynamic_deps or "dependencies" in reassigned,
         suppressions=_suppressions(data),
         imports=tuple(imports.modules),
+        functions=functions,
     )
 
 

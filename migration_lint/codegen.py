@@ -1,0 +1,76 @@
+"""Python source for fix plans: operation and field values back to the code a migration holds."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from migration_lint.facts import Call, Dependency, Operation, Ref, Unknown, Value
+
+_SHORT_PREFIXES = (
+    ("django.db.migrations.", "migrations."),
+    ("django.db.models.functions.", "models.functions."),
+    ("django.db.models.", "models."),
+    ("django.conf.settings.", "settings."),
+)
+
+
+def short_name(qualname: str) -> str:
+    """``django.db.models.CharField`` -> ``models.CharField``, as migrations import them."""
+    for prefix, short in _SHORT_PREFIXES:
+        if qualname.startswith(prefix):
+            return short + qualname[len(prefix) :]
+    return qualname
+
+
+def render(value: Value) -> str:
+    if isinstance(value, Call):
+        return render_call(value.qualname, value.args, value.kwargs)
+    if isinstance(value, Ref):
+        return short_name(value.qualname)
+    if isinstance(value, Unknown):
+        return value.source
+    if isinstance(value, tuple):
+        inner = ", ".join(render(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    if isinstance(value, Mapping):
+        return "{" + ", ".join(f"{k!r}: {render(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def render_call(
+    qualname: str, args: tuple[Value, ...], kwargs: Mapping[str, Value], bound: tuple[str, ...] = ()
+) -> str:
+    """A call with positional ``args`` first; keyword names in ``bound`` were positional."""
+    parts = [render(a) for a in args]
+    parts += [f"{k}={render(v)}" for k, v in kwargs.items() if k not in bound and k != "**"]
+    return f"{short_name(qualname)}({', '.join(parts)})"
+
+
+def render_operation(op: Operation, drop: tuple[str, ...] = (), **changes: Value) -> str:
+    """The operation as keyword arguments (the source's positional ones were bound to names)."""
+    kwargs = {k: v for k, v in op.kwargs.items() if k != "**" and k not in drop}
+    kwargs.update(changes)
+    return render_call(op.qualname, (), kwargs)
+
+
+def without(call: Call, *names: str, qualname: str | None = None, **changes: Value) -> Call:
+    """``call`` with the keyword arguments ``names`` removed and ``changes`` applied."""
+    params = {k: v for k, v in call.kwargs.items() if k not in names}
+    params.update(changes)
+    # Positional arguments were bound to names too: keep only the keyword spelling.
+    return Call(qualname or call.qualname, (), params)
+
+
+def render_dependencies(deps: tuple[Dependency, ...]) -> str:
+    items = []
+    for dep in deps:
+        if dep.swappable:
+            items.append(f"migrations.swappable_dependency(settings.{dep.swappable})")
+        else:
+            items.append(f"({dep.app_label!r}, {dep.name!r})")
+    return "[" + ", ".join(items) + "]"
+
+
+def indent(text: str, spaces: int) -> str:
+    pad = " " * spaces
+    return "\n".join(pad + line if line else line for line in text.splitlines())

@@ -1,0 +1,308 @@
+"""The safe sequence for a new unique constraint, written with the user's own names.
+
+PostgreSQL (FACTS.md, "The safe unique constraint on PostgreSQL, as it ran"):
+1. a data migration that removes duplicates (only where duplicates can exist);
+2. an ``atomic = False`` migration whose SeparateDatabaseAndState drops an invalid leftover,
+   builds the unique index CONCURRENTLY and attaches it with ADD CONSTRAINT ... USING INDEX,
+   with the original operation as its state operation;
+3. a ``lock_timeout`` around the brief ACCESS EXCLUSIVE step (inside step 2).
+Partial and expression constraints stop at the concurrent unique index. On SQLite and MySQL the
+plan is the dedupe step and the operation itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+from migration_lint.analysis.builds import Build
+from migration_lint.codegen import indent, render, render_dependencies, render_operation, without
+from migration_lint.context import MigrationContext
+from migration_lint.facts import Call, Dependency, ModelState, Value
+from migration_lint.findings import FixStep
+from migration_lint.names import index_name, quote, unique_name
+
+LOCK_TIMEOUT = "5s"
+
+
+def _number(name: str) -> int:
+    match = re.match(r"^(\d+)", name)
+    return int(match.group(1)) if match else 1
+
+
+def _slug(*parts: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "_", "_".join(parts).lower()).strip("_")
+
+
+def dedupe_step(ctx: MigrationContext, model: ModelState, fields: tuple[str, ...]) -> FixStep:
+    """A RunPython that keeps one row per duplicate group: the newest, which is a choice."""
+    app = ctx.migration.app_label
+    var = model.name
+    function = f"remove_duplicate_{_slug(model.name)}_{_slug(*fields)}"[:60].rstrip("_")
+    nullable = [f for f in fields if (fs := model.field(f)) is not None and fs.null]
+    keys = ", ".join(repr(f) for f in fields)
+    null_filter = "".join(f"\n        .filter({f}__isnull=False)" for f in nullable)
+    group_label = ", ".join(fields)
+    code = f'''from django.db import migrations
+from django.db.models import Count, Max
+
+
+def {function}(apps, schema_editor):
+    """Keep the newest {var} (highest primary key) of each ({group_label}) group; delete the rest.
+
+    Keeping the newest row is a choice: merge the duplicates instead when the older rows hold
+    data, or are referenced by rows, that must survive.
+    """
+    {var} = apps.get_model({app!r}, {var!r})
+    groups = (
+        {var}.objects.all(){null_filter}
+        .values({keys})
+        .order_by()
+        .annotate(keep=Max("pk"), rows=Count("pk"))
+        .filter(rows__gt=1)
+    )
+    for group in groups.iterator():
+        keep = group.pop("keep")
+        del group["rows"]
+        {var}.objects.filter(**group).exclude(pk=keep).delete()
+
+
+class Migration(migrations.Migration):
+    dependencies = {render_dependencies(ctx.migration.dependencies)}
+
+    operations = [
+        # Deleted rows cannot be brought back: the reverse does nothing.
+        migrations.RunPython({function}, migrations.RunPython.noop),
+    ]
+'''
+    number = _number(ctx.migration.name)
+    nulls = (
+        f" Rows where {', '.join(nullable)} is NULL are never duplicates of each other, so they stay."
+        if nullable
+        else ""
+    )
+    return FixStep(
+        title=f"Remove duplicate ({group_label}) rows of {var} first",
+        explanation=(
+            f"A data migration that runs before the constraint, so the build cannot fail on rows "
+            f"that already repeat ({group_label}).{nulls} Save it as "
+            f"{app}/migrations/{number:04d}_{function}.py and make the constraint's migration "
+            f"depend on it."
+        ),
+        code=code,
+        path=f"{app}/migrations/{number:04d}_{function}.py",
+    )
+
+
+def _state_operation(build: Build) -> str:
+    if build.origin.startswith("AddField"):
+        # The column itself is added by the first step; the state learns the unique flag here.
+        field = build.operation.kwargs.get("field")
+        return render_operation(build.operation, field=field).replace(
+            "migrations.AddField(", "migrations.AlterField(", 1
+        )
+    return render_operation(build.operation)
+
+
+def _index_sql(build: Build, name: str) -> str | None:
+    """CREATE UNIQUE INDEX CONCURRENTLY for plain column lists; None when it needs Django to render."""
+    if build.expression or build.partial or set(build.options) & {"include", "opclasses"}:
+        return None
+    if not build.columns:
+        return None
+    columns = ", ".join(quote(c) for c in build.columns)
+    nulls = " NULLS NOT DISTINCT" if "nulls_distinct" in build.options else ""
+    return f"CREATE UNIQUE INDEX CONCURRENTLY {quote(name)} ON {quote(build.table)} ({columns}){nulls};"
+
+
+def constraint_name(build: Build) -> str:
+    return build.name or unique_name(build.table, build.columns)
+
+
+def concurrent_step(
+    ctx: MigrationContext, build: Build, depends_on: tuple[Dependency, ...] | None = None
+) -> FixStep:
+    app = ctx.migration.app_label
+    name = constraint_name(build)
+    index_sql = _index_sql(build, name)
+    deps = render_dependencies(depends_on if depends_on is not None else ctx.migration.dependencies)
+    drop = f"DROP INDEX CONCURRENTLY IF EXISTS {quote(name)};"
+    if index_sql is None:
+        return FixStep(
+            title=f"Build {name} concurrently",
+            explanation=(
+                "This constraint has a condition, expressions, include or opclasses, so Django "
+                f"creates it as a unique index. Copy the CREATE UNIQUE INDEX statement that "
+                f"`python manage.py sqlmigrate {app} {ctx.migration.name}` prints for it, add "
+                "CONCURRENTLY after INDEX, and run it from a RunSQL in an `atomic = False` "
+                "migration inside SeparateDatabaseAndState, with this operation as the state "
+                f"operation; first drop an invalid leftover with `{drop}`. Such an index cannot be "
+                "attached with ADD CONSTRAINT ... USING INDEX: the unique index is the final state."
+            ),
+        )
+    attach = f"ALTER TABLE {quote(build.table)} ADD CONSTRAINT {quote(name)} UNIQUE USING INDEX {quote(name)};"
+    state_op = _state_operation(build)
+    code = f"""from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    # CREATE INDEX CONCURRENTLY cannot run inside a transaction.
+    atomic = False
+
+    dependencies = {deps}
+
+    operations = [
+        migrations.SeparateDatabaseAndState(
+            database_operations=[
+                migrations.RunSQL(
+                    sql=[
+                        # A failed earlier run leaves an INVALID index of this name behind.
+                        {drop!r},
+                        {index_sql!r},
+                    ],
+                    reverse_sql={drop!r},
+                ),
+                migrations.RunSQL(
+                    sql=[
+                        # Give up rather than queue every query behind the exclusive lock.
+                        "SET lock_timeout = '{LOCK_TIMEOUT}';",
+                        {attach!r},
+                        "RESET lock_timeout;",
+                    ],
+                    reverse_sql={f"ALTER TABLE {quote(build.table)} DROP CONSTRAINT IF EXISTS {quote(name)};"!r},
+                ),
+            ],
+            state_operations=[
+{indent(state_op, 16)},
+            ],
+        ),
+    ]
+"""
+    return FixStep(
+        title=f"Build {name} concurrently, then attach it",
+        explanation=(
+            f"In a migration of its own (atomic = False, replacing this operation): the index is "
+            f"built with CREATE UNIQUE INDEX CONCURRENTLY, which lets reads and writes on "
+            f"{build.table} go on; ADD CONSTRAINT ... USING INDEX then takes the ACCESS EXCLUSIVE "
+            f"lock only for an instant, under a lock_timeout of {LOCK_TIMEOUT}. If it times out, "
+            f"run the migration again: the first statement drops what a failed run left behind."
+        ),
+        code=code,
+    )
+
+
+def add_column_step(ctx: MigrationContext, build: Build) -> FixStep:
+    """AddField of a unique column: first add it without the constraint."""
+    field = build.operation.kwargs.get("field")
+    assert isinstance(field, Call)
+    qualname = "django.db.models.ForeignKey" if field.name.endswith("OneToOneField") else None
+    plain: Value = without(field, "unique", "default", "db_default", qualname=qualname, null=True)
+    op = render_operation(build.operation, drop=("preserve_default",), field=plain)
+    default = field.kwargs.get("default")
+    fill = ""
+    if default is not None:
+        fill = (
+            f" Then fill it with a distinct value per row in a data migration (the default "
+            f"{render(default)} would give every existing row the same value, which the unique "
+            f"index rejects)."
+        )
+    return FixStep(
+        title=f"Add {build.table}.{build.columns[0]} without the unique constraint",
+        explanation=(
+            "A nullable column without a default is added without rewriting or scanning the "
+            f"table.{fill}"
+        ),
+        code=f"migrations.AddField(\n{indent(op.removeprefix('migrations.AddField(').removesuffix(')'), 4)}\n)",
+    )
+
+
+def unique_plan(ctx: MigrationContext, build: Build, needs_dedupe: bool) -> tuple[FixStep, ...]:
+    """Every step, for the targets of this run."""
+    steps: list[FixStep] = []
+    model = build.model
+    depends_on = None
+    if build.origin.startswith("AddField") and build.operation.kwargs.get("field") is not None:
+        steps.append(add_column_step(ctx, build))
+    elif needs_dedupe and model is not None and build.fields:
+        step = dedupe_step(ctx, model, build.fields)
+        steps.append(step)
+        name = (step.path or "").rpartition("/")[2].removesuffix(".py")
+        depends_on = (Dependency(ctx.migration.app_label, name),)
+    if "postgresql" in ctx.lint.vendor_names():
+        steps.append(concurrent_step(ctx, build, depends_on))
+    else:
+        steps.append(
+            FixStep(
+                title="Then apply the operation as it is",
+                explanation=(
+                    "On SQLite and MySQL the build does not block like PostgreSQL's; what fails "
+                    "is the duplicates, which the step above removes."
+                ),
+            )
+        )
+    return tuple(steps)
+
+
+def index_plan(ctx: MigrationContext, build: Build) -> tuple[FixStep, ...]:
+    """A plain index built CONCURRENTLY in an ``atomic = False`` migration."""
+    deps = render_dependencies(ctx.migration.dependencies)
+    header = (
+        "from django.db import migrations, models\n\n\n"
+        "class Migration(migrations.Migration):\n"
+        "    # CREATE INDEX CONCURRENTLY cannot run inside a transaction.\n"
+        "    atomic = False\n\n"
+        f"    dependencies = {deps}\n\n"
+    )
+    op = build.operation
+    if op.name == "AddIndex":
+        code = (
+            "from django.contrib.postgres.operations import AddIndexConcurrently\n"
+            + header
+            + "    operations = [\n"
+            + indent(
+                render_operation(op).replace("migrations.AddIndex(", "AddIndexConcurrently(", 1), 8
+            )
+            + ",\n    ]\n"
+        )
+        return (
+            FixStep(
+                title="Use AddIndexConcurrently in a non-atomic migration",
+                explanation="Django's own operation builds the index with CREATE INDEX CONCURRENTLY.",
+                code=code,
+            ),
+        )
+    name = build.name or index_name(
+        build.table, build.columns, "_idx" if op.name == "AlterIndexTogether" else ""
+    )
+    columns = ", ".join(quote(c) for c in build.columns)
+    create = f"CREATE INDEX CONCURRENTLY {quote(name)} ON {quote(build.table)} ({columns});"
+    drop = f"DROP INDEX CONCURRENTLY IF EXISTS {quote(name)};"
+    database = [
+        f"migrations.RunSQL(\n    sql=[{drop!r}, {create!r}],\n    reverse_sql={drop!r},\n)"
+    ]
+    if op.name == "AddField" and isinstance(op.kwargs.get("field"), Call):
+        field = op.kwargs["field"]
+        assert isinstance(field, Call)
+        plain = without(field, "db_index", db_index=False)
+        database.insert(0, render_operation(op, field=plain))
+    if op.name == "RunSQL":
+        code = header + "    operations = [\n" + indent(database[0], 8) + ",\n    ]\n"
+    else:
+        code = (
+            header
+            + "    operations = [\n        migrations.SeparateDatabaseAndState(\n"
+            + "            database_operations=[\n"
+            + "".join(indent(d, 16) + ",\n" for d in database)
+            + "            ],\n            state_operations=[\n"
+            + indent(render_operation(op), 16)
+            + ",\n            ],\n        ),\n    ]\n"
+        )
+    return (
+        FixStep(
+            title=f"Build {name} concurrently",
+            explanation=(
+                f"Reads and writes on {build.table} go on during the build. A failed run leaves an "
+                "INVALID index behind; the DROP first makes a rerun start clean."
+            ),
+            code=code,
+        ),
+    )
