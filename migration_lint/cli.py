@@ -61,6 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="lint what changed since this git ref",
     )
     parser.add_argument(
+        "--database",
+        metavar="URL",
+        help="a scratch database the tool may write to (never one with real data)",
+    )
+    parser.add_argument(
+        "--data-url",
+        metavar="URL",
+        help="read-only connection to real data: duplicate counts and table sizes",
+    )
+    parser.add_argument(
         "--select", action="append", metavar="CODES", help="rule codes or prefixes to run"
     )
     parser.add_argument(
@@ -82,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--no-cache", action="store_true", help="do not read or write .migration_lint_cache"
     )
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    parser.add_argument(
+        "--verbose", "-v", action="store_true", help="also print notes about the run"
+    )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
     parser.add_argument("--version", action="version", version=f"migration-lint {__version__}")
     return parser
@@ -143,6 +156,9 @@ def run_lint(args: argparse.Namespace, stdout: Any) -> int:
         exclude=tuple(_list(args.exclude, config, "exclude")),
         vendors=parse_targets(_list(args.target, config, "target")),
         use_cache=not args.no_cache and config.get("cache", True),
+        data_url=args.data_url,
+        database_url=args.database,
+        verbose=args.verbose,
     )
     try:
         fail_on = Severity.parse(args.fail_on or config.get("fail-on", "error"))
@@ -164,6 +180,9 @@ def run_lint(args: argparse.Namespace, stdout: Any) -> int:
     )
     stdout.write(render(fmt, report))
     stdout.flush()
+    if args.verbose:
+        for note in result.notes:
+            print(f"migration-lint: note: {note}", file=sys.stderr)
     return EXIT_FINDINGS if any(f.severity >= fail_on for f in result.findings) else EXIT_CLEAN
 
 
@@ -181,13 +200,17 @@ def run_rule_page(argv: Sequence[str], stdout: Any) -> int:
     return EXIT_CLEAN
 
 
+# ``migration-lint NAME ...``: each takes the remaining arguments and stdout, returns the exit code.
+SUBCOMMANDS = {"rule": run_rule_page}
+
+
 def main(argv: Sequence[str] | None = None, stdout: Any = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     stdout = stdout or sys.stdout
     debug = "--debug" in argv
     try:
-        if argv and argv[0] == "rule":
-            return run_rule_page(argv[1:], stdout)
+        if argv and argv[0] in SUBCOMMANDS:
+            return SUBCOMMANDS[argv[0]](argv[1:], stdout)
         args = build_parser().parse_args(argv)
         return run_lint(args, stdout)
     except UsageError as exc:

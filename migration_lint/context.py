@@ -11,6 +11,7 @@ from migration_lint.facts import MigrationFacts, ModelKey, ModelState, Operation
 from migration_lint.history import History, MigrationState, OperationStep
 
 if TYPE_CHECKING:
+    from migration_lint.lint import Options
     from migration_lint.project import ProjectInfo
 
 Vendor = tuple[str, "str | None"]
@@ -27,6 +28,10 @@ class LintContext:
     vendors: tuple[Vendor, ...] = (("sqlite", None),)
     project: ProjectInfo | None = None
     notes: list[str] = field(default_factory=list, compare=False)
+    # The run's options (paths, base ref, --data-url ...) for loaders that rules call lazily.
+    options: Options | None = None
+    # Loaded once per run by whichever rule asks first (application code scans, git bases ...).
+    memo: dict[str, object] = field(default_factory=dict, compare=False)
 
     def vendor_names(self) -> tuple[str, ...]:
         return tuple(v for v, _ in self.vendors)

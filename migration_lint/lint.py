@@ -11,6 +11,7 @@ from pathlib import Path
 from migration_lint import discover, gitutil
 from migration_lint.cache import FactsCache, digest
 from migration_lint.context import LintContext, MigrationContext, Vendor
+from migration_lint.data import DataSource, annotate
 from migration_lint.errors import UsageError
 from migration_lint.facts import MigrationFacts
 from migration_lint.findings import Finding, Severity
@@ -39,6 +40,9 @@ class Options:
     exclude: tuple[str, ...] = ()
     vendors: tuple[Vendor, ...] = ()
     use_cache: bool = True
+    data_url: str | None = None
+    database_url: str | None = None
+    verbose: bool = False
 
 
 @dataclass
@@ -211,12 +215,19 @@ def run(options: Options) -> Result:
         vendors=vendors,
         project=project,
         notes=notes,
+        options=options,
     )
     rules = selected_rules(options)
     findings = run_rules(lint, rules)
     findings = apply_suppressions(
         findings, {t.path: t for t in targets}, options.select, options.ignore
     )
+    if options.data_url:
+        source = DataSource(options.data_url)
+        try:
+            findings = annotate(findings, source)
+        finally:
+            source.close()
     findings = [_with_severity(f, options.severities) for f in findings]
     findings.sort(key=lambda f: f.sort_key)
     return Result(findings, registry(), len(targets), lint.notes)

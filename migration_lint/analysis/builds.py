@@ -53,6 +53,10 @@ class Build:
     field: FieldState | None = None
     default_for_existing_rows: bool = False
 
+    def extra(self) -> dict[str, object]:
+        """What reporters and ``--data-url`` need to know about the new unique set."""
+        return {"table": self.table, "unique_columns": list(self.columns)}
+
     @property
     def description(self) -> str:
         what = "unique index" if self.unique else "index"

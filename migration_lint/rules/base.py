@@ -99,6 +99,7 @@ class Rule:
         fix: tuple[FixStep, ...] = (),
         severity: Severity | None = None,
         target: str | None = None,
+        extra: dict[str, object] | None = None,
     ) -> Finding:
         """A finding on ``where`` (an operation, a span, or the migration class) of ``ctx``."""
         span = where.span if isinstance(where, Operation) else where
@@ -117,6 +118,7 @@ class Rule:
             app_label=ctx.migration.app_label,
             migration=ctx.migration.name,
             target=target,
+            extra=extra or {},
         )
 
 

@@ -206,5 +206,6 @@ class Migration(migrations.Migration):
                     "with ADD CONSTRAINT ... USING INDEX (fix plan below)"
                 ),
                 fix=unique_plan(ctx, build, needs_dedupe(ctx, build)),
+                extra=build.extra(),
                 target="postgresql",
             )

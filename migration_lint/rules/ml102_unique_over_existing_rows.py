@@ -153,6 +153,7 @@ class Migration(migrations.Migration):
                     "as soon as the table has two rows",
                     help="add the column without unique=True, fill distinct values, then add the constraint",
                     fix=unique_plan(ctx, build, False),
+                    extra=build.extra(),
                     severity=Severity.ERROR,
                 )
             elif needs_dedupe(ctx, build):
@@ -163,4 +164,5 @@ class Migration(migrations.Migration):
                     f"({columns}); nothing before it removes duplicates",
                     help="remove the duplicates in a data migration first (fix plan below)",
                     fix=unique_plan(ctx, build, True),
+                    extra=build.extra(),
                 )

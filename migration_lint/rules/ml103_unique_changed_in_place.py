@@ -113,6 +113,7 @@ class UniqueChangedInPlace(Rule):
                 + (", and on MySQL the old constraint is already dropped by then" if mysql else ""),
                 help="drop the old constraint, remove duplicates of the new set, then add it",
                 fix=_plan(ctx, change),
+                extra=change.build.extra(),
                 severity=Severity.ERROR if mysql else None,
             )
 

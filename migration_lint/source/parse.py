@@ -28,9 +28,10 @@ from migration_lint.facts import (
 from migration_lint.source.names import Imports
 from migration_lint.source.signatures import parameters
 
-# Codes look like flake8's (letters then digits), so the words of a trailing explanation
-# (``# noqa: ML101 the table is empty``) are not taken for codes.
-_NOQA = re.compile(r"#\s*noqa\b(?:\s*:\s*(?P<codes>[A-Z]+[0-9]+(?:[\s,]+[A-Z]+[0-9]+)*))?", re.I)
+# Codes look like flake8's (letters then digits, or our bare "ML" prefix), so the words of a
+# trailing explanation (``# noqa: ML101 the table is empty``) are not taken for codes.
+_CODE = r"(?:[A-Z]+[0-9]+|ML\b)"
+_NOQA = re.compile(rf"#\s*noqa\b(?:\s*:\s*(?P<codes>{_CODE}(?:[\s,]+{_CODE})*))?", re.I)
 
 
 class _Source:
