@@ -116,6 +116,9 @@ def parse_targets(values: list[str] | tuple[str, ...]) -> tuple[tuple[str, str |
     for value in values:
         for part in str(value).split(","):
             vendor, _, version = part.strip().partition(":")
+            if vendor.lower() == "mariadb":
+                # MariaDB runs Django's MySQL backend; the version keeps the flavour.
+                version = f"mariadb-{version}" if version else "mariadb"
             vendor = aliases.get(vendor.lower(), vendor.lower())
             if not vendor:
                 continue

@@ -26,6 +26,9 @@ class LintContext:
     targets: tuple[MigrationFacts, ...]
     states: Mapping[tuple[str, str], MigrationState]
     vendors: tuple[Vendor, ...] = (("sqlite", None),)
+    # False when nothing named the databases (no project, no --target): every vendor is assumed,
+    # which suits the lock rules, while portability rules stay quiet rather than guess.
+    vendors_known: bool = True
     project: ProjectInfo | None = None
     notes: list[str] = field(default_factory=list, compare=False)
     # The run's options (paths, base ref, --data-url ...) for loaders that rules call lazily.

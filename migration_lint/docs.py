@@ -11,28 +11,52 @@ from pathlib import Path
 from migration_lint.rules.base import Example, Rule, registry
 
 
-def example_files(example: Example) -> list[tuple[str, str]]:
+def example_files(example: Example, scaffold: bool = True) -> list[tuple[str, str]]:
     """The files an example consists of, as (relative path, content), the example itself last.
 
-    Migrations are numbered in order: ``0001_initial.py``, ``0002_auto.py``, ...
+    Migrations are numbered in order: ``0001_initial.py``, ``0002_auto.py``, ... A project
+    example also gets the project around them (``scaffold``): manage.py, settings, packages.
     """
     files = list(example.files)
     sources = [*example.history, example.source]
+    if example.project and scaffold:
+        files = [*_project_files(example, files), *files]
     for index, source in enumerate(sources, start=1):
         name = "0001_initial" if index == 1 else f"{index:04d}_auto"
         files.append((f"{example.app_label}/migrations/{name}.py", source))
     return files
 
 
+def _project_files(example: Example, extra: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    apps = sorted({example.app_label, *(p.split("/")[0] for p, _ in extra if "/migrations/" in p)})
+    settings = (
+        'SECRET_KEY = "example"\n'
+        'DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"\n'
+        f"INSTALLED_APPS = {['django.contrib.contenttypes', 'django.contrib.auth', *apps]!r}\n"
+        'DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}}\n'
+    )
+    manage = 'import os\nos.environ.setdefault("DJANGO_SETTINGS_MODULE", "exproject.settings")\n'
+    files = [
+        ("manage.py", manage),
+        ("exproject/__init__.py", ""),
+        ("exproject/settings.py", settings),
+    ]
+    for app in apps:
+        files += [(f"{app}/__init__.py", ""), (f"{app}/migrations/__init__.py", "")]
+    return files
+
+
 def _render_example(kind: str, number: int, example: Example) -> list[str]:
     title = f"### {kind} {number}" + (f": {example.title}" if example.title else "")
     lines = [title, ""]
+    if example.project:
+        lines += ["Linted in a Django project (settings loaded, SQL rendered for each target).", ""]
     if example.targets:
         lines += [
             f"Target databases: {', '.join(example.targets)} (`--target {','.join(example.targets)}`).",
             "",
         ]
-    files = example_files(example)
+    files = example_files(example, scaffold=False)
     for path, content in files[:-1]:
         lines += [
             f"<details><summary>{path}</summary>",

@@ -24,6 +24,9 @@ def toplevel(cwd: Path) -> Path:
 
 def changed_files(ref: str, cwd: Path) -> set[Path]:
     """Files that differ between ``ref`` and the working tree, plus untracked files."""
+    if ref.startswith("-"):
+        # It would reach git as an option (``--output=FILE`` writes a file).
+        raise UsageError(f"--since: {ref!r} is not a git ref")
     top = toplevel(cwd)
     check = _git(["rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}"], top)
     if check.returncode != 0:

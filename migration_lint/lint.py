@@ -213,6 +213,7 @@ def run(options: Options) -> Result:
         targets=targets,
         states=states,
         vendors=vendors,
+        vendors_known=vendors is not ALL_VENDORS,
         project=project,
         notes=notes,
         options=options,

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
+from migration_lint.config import parse_targets
 from migration_lint.docs import example_files
-from migration_lint.findings import Finding
+from migration_lint.findings import Finding, FixStep, Severity
 from migration_lint.lint import Options, run
 from migration_lint.rules.base import Example
 
@@ -54,8 +59,32 @@ def _replace(options: Options, key: str, value: object) -> Options:
 
 
 def lint_example(root: Path, example: Example, select: tuple[str, ...] = ("ML",)) -> list[Finding]:
-    vendors = tuple((v, None) for v in example.targets)
+    if example.project:
+        return lint_project(root, example_files(example), targets=example.targets)
+    vendors = parse_targets(example.targets)
     return lint_files(root, example_files(example), select=select, vendors=vendors)
+
+
+def lint_project(
+    root: Path, files: Sequence[tuple[str, str]], *paths: str, targets: Sequence[str] = ()
+) -> list[Finding]:
+    """Lint in project mode, in a subprocess: Django can be set up only once per process."""
+    write_tree(root, files)
+    argv = [sys.executable, "-m", "migration_lint", "--format", "json", "--no-cache"]
+    argv += [*(paths or (files[-1][0],))]
+    if targets:
+        argv += ["--target", ",".join(targets)]
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
+    result = subprocess.run(argv, cwd=root, capture_output=True, text=True, env=env, check=False)
+    if result.returncode not in (0, 1):
+        raise AssertionError(f"migration-lint exited {result.returncode}: {result.stderr}")
+    return [_finding(f) for f in json.loads(result.stdout)["findings"]]
+
+
+def _finding(data: dict[str, Any]) -> Finding:
+    fix = tuple(FixStep(**step) for step in data.pop("fix"))
+    severity = Severity.parse(data.pop("severity"))
+    return Finding(**data, fix=fix, severity=severity)
 
 
 def codes(findings: Sequence[Finding]) -> list[str]:

@@ -40,6 +40,8 @@ class Example:
     files: tuple[tuple[str, str], ...] = ()
     title: str = ""
     targets: tuple[str, ...] = ()
+    # Lint it in a Django project (settings loaded, SQL rendered) rather than from files alone.
+    project: bool = False
 
 
 class Rule:

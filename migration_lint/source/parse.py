@@ -348,6 +348,11 @@ def _facts(path: str, data: bytes, app_label: str, name: str, module_name: str) 
             module_values[node.targets[0].id] = node.value
         elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             functions[node.name] = source.text(node)
+    # A module-level list changed after its assignment (``OPS.append(...)``, ``OPS += ...``,
+    # in a loop or an ``if``) is not what its literal says: leave it to be dynamic.
+    module_mutated = _mutated(module.body)
+    for mutated in module_mutated:
+        module_values.pop(mutated, None)
     evaluator = _Evaluator(source, imports, module_values, frozenset(functions))
 
     attrs: dict[str, ast.expr] = {}
@@ -357,8 +362,12 @@ def _facts(path: str, data: bytes, app_label: str, name: str, module_name: str) 
             if target in attrs:
                 reassigned.add(target)
             attrs[target] = value
-        if isinstance(stmt, ast.AugAssign) and isinstance(stmt.target, ast.Name):
-            reassigned.add(stmt.target.id)
+    # ``operations.append(...)`` in the class body (under an ``if``, say), ``operations += ...``,
+    # or ``Migration.operations.extend(...)`` after the class.
+    reassigned.update(_mutated(klass.body))
+    reassigned.update(
+        name.partition(".")[2] for name in module_mutated if name.startswith("Migration.")
+    )
 
     operations: tuple[Operation, ...] = ()
     dynamic_ops = "operations" in reassigned
@@ -396,6 +405,51 @@ def _facts(path: str, data: bytes, app_label: str, name: str, module_name: str) 
         imports=tuple(imports.modules),
         functions=functions,
     )
+
+
+_MUTATORS = frozenset(
+    {"append", "extend", "insert", "remove", "pop", "clear", "sort", "reverse", "__setitem__"}
+)
+_SCOPES = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Lambda)
+
+
+def _dotted(node: ast.expr) -> str | None:
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Subscript):
+        return _dotted(node.value)
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
+
+
+def _mutated(statements: Iterable[ast.stmt]) -> set[str]:
+    """Dotted names that ``statements`` change in place or with an augmented assignment.
+
+    Function and class bodies are other scopes and are not entered.
+    """
+    names: set[str] = set()
+    pending: list[ast.AST] = [s for s in statements if not isinstance(s, _SCOPES)]
+    while pending:
+        node = pending.pop()
+        targets: list[ast.expr] = []
+        if isinstance(node, ast.AugAssign):
+            targets = [node.target]
+        elif isinstance(node, (ast.Assign, ast.Delete)):
+            targets = [t for t in node.targets if isinstance(t, (ast.Subscript, ast.Attribute))]
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in _MUTATORS
+        ):
+            targets = [node.func.value]
+        names.update(name for name in map(_dotted, targets) if name)
+        pending.extend(
+            child for child in ast.iter_child_nodes(node) if not isinstance(child, _SCOPES)
+        )
+    return names
 
 
 def _assignments(stmt: ast.stmt) -> Iterable[tuple[str, ast.expr]]:

@@ -1,0 +1,334 @@
+"""The SQL each migration renders for each target database (what ``sqlmigrate`` prints),
+rendered in ONE pass over the plan per vendor with the project state carried forward.
+
+- SQLite: the migrations are really applied to an in-memory database, so operations that read
+  the live schema (removing unique_together, table rebuilds) render exactly.
+- PostgreSQL and MySQL: a connection object that never connects (any attempt raises
+  :class:`Offline`), a pinned server version, and Django's ``collect_sql`` schema editor.
+  Operations that need the live schema fail to render; they are reported, not skipped.
+
+``RunPython`` code is never run: it has no SQL, and the linter does not execute user code.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from migration_lint.sql import SqlStatement, parse_sql
+
+if TYPE_CHECKING:
+    from migration_lint.context import LintContext
+
+Key = tuple[str, str]
+
+DEFAULT_VERSIONS = {"postgresql": "15", "mysql": "8.0"}
+_ENGINES = {
+    "postgresql": "django.db.backends.postgresql",
+    "mysql": "django.db.backends.mysql",
+    "sqlite": "django.db.backends.sqlite3",
+}
+
+
+class Offline(Exception):
+    """Rendering needed a live database connection."""
+
+
+@dataclass(frozen=True)
+class RenderedOperation:
+    """SQL of one top-level operation (index in ``operations``); ``error`` when it failed."""
+
+    index: int
+    sql: tuple[str, ...] = ()
+    error: str | None = None
+    offline: bool = False
+
+    @property
+    def statements(self) -> tuple[SqlStatement, ...]:
+        return tuple(s for text in self.sql for s in parse_sql(text))
+
+
+@dataclass(frozen=True)
+class RenderedMigration:
+    key: Key
+    vendor: str
+    version: str | None
+    atomic: bool
+    operations: tuple[RenderedOperation, ...]
+    # Statements Django defers to the end of the migration (indexes of new foreign keys ...).
+    deferred: tuple[str, ...] = ()
+
+    def sql(self) -> list[str]:
+        return [s for op in self.operations for s in op.sql] + list(self.deferred)
+
+    def operation(self, index: int) -> RenderedOperation | None:
+        return next((op for op in self.operations if op.index == index), None)
+
+
+@dataclass
+class Rendering:
+    """Rendered SQL by (migration, vendor), plus why a vendor could not be rendered at all."""
+
+    migrations: dict[tuple[Key, str], RenderedMigration] = field(default_factory=dict)
+    unavailable: dict[str, str] = field(default_factory=dict)
+
+    def get(self, key: Key, vendor: str) -> RenderedMigration | None:
+        return self.migrations.get((key, vendor))
+
+
+def plan_of(graph: Any) -> list[Key]:
+    plan: list[Key] = []
+    seen: set[Key] = set()
+    for leaf in sorted(graph.leaf_nodes()):
+        for key in graph.forwards_plan(leaf):
+            if key not in seen:
+                seen.add(key)
+                plan.append(key)
+    return plan
+
+
+def _settings(vendor: str) -> dict[str, Any]:
+    return {
+        "ENGINE": _ENGINES[vendor],
+        "NAME": ":memory:" if vendor == "sqlite" else "migration_lint_offline",
+        "USER": "",
+        "PASSWORD": "",
+        "HOST": "",
+        "PORT": "",
+        "OPTIONS": {},
+        "TIME_ZONE": None,
+        "CONN_MAX_AGE": 0,
+        "CONN_HEALTH_CHECKS": False,
+        "AUTOCOMMIT": True,
+        "ATOMIC_REQUESTS": False,
+        "TEST": {},
+    }
+
+
+def _refuse(*args: object, **kwargs: object) -> None:
+    raise Offline("needs a connection to the database to render")
+
+
+def _mysql_driver() -> None:
+    """Django's MySQL backend imports MySQLdb; PyMySQL can stand in for rendering."""
+    try:
+        import MySQLdb  # noqa: F401
+    except ImportError:
+        import pymysql
+
+        # Django checks the mysqlclient version; nothing here talks to a server.
+        pymysql.version_info = (2, 2, 1, "final", 0)
+        pymysql.install_as_MySQLdb()
+
+
+def offline_connection(vendor: str, version: str | None) -> Any:
+    """A DatabaseWrapper for ``vendor`` that renders SQL and refuses to connect."""
+    from django.db.utils import load_backend
+
+    if vendor == "mysql":
+        _mysql_driver()
+    backend = load_backend(_ENGINES[vendor])
+    conn = backend.DatabaseWrapper(_settings(vendor), "default")
+    conn.ensure_connection = _refuse
+    conn.connect = _refuse
+    version = version or DEFAULT_VERSIONS[vendor]
+    if vendor == "postgresql":
+        from psycopg import sql as pgsql
+
+        major, _, minor = version.partition(".")
+        conn.__dict__["pg_version"] = int(major) * 10000 + int(minor or 0)
+
+        def compose_sql(statement: str, params: Any) -> str:
+            # Django merges parameters with a client cursor (it connects); quote them offline.
+            if not params:
+                return str(statement)
+            return str(statement) % tuple(pgsql.quote(p) for p in params)
+
+        conn.ops.compose_sql = compose_sql
+    else:
+        mariadb = version.lower().startswith("mariadb")
+        number = (
+            version.split("-", 1)[1]
+            if mariadb and "-" in version
+            else ("10.11" if mariadb else version)
+        )
+        conn.__dict__["mysql_server_data"] = {
+            "version": f"{number}.0-MariaDB" if mariadb else f"{number}.0",
+            "sql_mode": "STRICT_TRANS_TABLES",
+            "default_storage_engine": "InnoDB",
+            "sql_auto_is_null": False,
+            "lower_case_table_names": False,
+            "has_zoneinfo_database": True,
+        }
+    return conn
+
+
+def _mysql_quote(value: Any) -> str:
+    from pymysql.converters import escape_item
+
+    quoted = escape_item(value, "utf8mb4")
+    return quoted.decode() if isinstance(quoted, bytes) else str(quoted)
+
+
+@contextlib.contextmanager
+def _as_default(conn: Any) -> Iterator[None]:
+    """Operations and routers look connections up by alias: lend ours the name "default"."""
+    from django.db import connections
+
+    saved = connections["default"]
+    connections["default"] = conn
+    try:
+        yield
+    finally:
+        connections["default"] = saved
+
+
+@contextlib.contextmanager
+def _no_python() -> Iterator[None]:
+    """RunPython has no SQL; the linter never runs user code (nested ones included)."""
+    from django.db.migrations.operations.special import RunPython
+
+    original = RunPython.database_forwards
+    RunPython.database_forwards = lambda *args, **kwargs: None  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        RunPython.database_forwards = original  # type: ignore[method-assign]
+
+
+def _error(exc: BaseException) -> tuple[str, bool]:
+    offline = isinstance(exc, Offline) or "connection" in type(exc).__name__.lower()
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__, offline
+
+
+def _render_collect(
+    graph: Any, plan: list[Key], targets: set[Key], vendor: str, version: str | None
+) -> Iterator[RenderedMigration]:
+    from django.db.migrations.state import ProjectState
+
+    conn = offline_connection(vendor, version)
+    state = ProjectState(real_apps=set())
+    with _as_default(conn), _no_python():
+        for key in plan:
+            migration = graph.nodes[key]
+            if key not in targets:
+                for operation in migration.operations:
+                    operation.state_forwards(migration.app_label, state)
+                continue
+            rendered: list[RenderedOperation] = []
+            editor = conn.schema_editor(collect_sql=True, atomic=False)
+            if vendor == "mysql":
+                editor.quote_value = _mysql_quote
+            editor.deferred_sql = []
+            for index, operation in enumerate(migration.operations):
+                before = len(editor.collected_sql)
+                old = state.clone()
+                operation.state_forwards(migration.app_label, state)
+                try:
+                    operation.database_forwards(migration.app_label, editor, old, state)
+                except Exception as exc:  # noqa: BLE001 - reported per operation
+                    message, offline = _error(exc)
+                    rendered.append(
+                        RenderedOperation(
+                            index, tuple(editor.collected_sql[before:]), message, offline
+                        )
+                    )
+                    continue
+                rendered.append(RenderedOperation(index, tuple(editor.collected_sql[before:])))
+            deferred = tuple(str(sql) + ";" for sql in editor.deferred_sql)
+            yield RenderedMigration(
+                key, vendor, version, bool(migration.atomic), tuple(rendered), deferred
+            )
+
+
+def _recording(editor: Any, recorded: list[str]) -> Any:
+    """The editor's ``execute``, also keeping each statement with its parameters filled in."""
+    original = editor.execute
+
+    def execute(sql: Any, params: Any = ()) -> Any:
+        text = str(sql)
+        if params:
+            text = text % tuple(editor.quote_value(p) for p in params)
+        recorded.append(text + ";")
+        return original(sql, params)
+
+    return execute
+
+
+def _render_sqlite(graph: Any, plan: list[Key], targets: set[Key]) -> Iterator[RenderedMigration]:
+    """Apply every migration to an in-memory SQLite database, recording what the editor runs."""
+    from django.db.migrations.state import ProjectState
+    from django.db.utils import load_backend
+
+    conn = load_backend(_ENGINES["sqlite"]).DatabaseWrapper(_settings("sqlite"), "default")
+    state = ProjectState(real_apps=set())
+    try:
+        with _as_default(conn), _no_python():
+            for key in plan:
+                migration = graph.nodes[key]
+                recorded: list[str] = []
+                rendered: list[RenderedOperation] = []
+                with conn.schema_editor(atomic=migration.atomic) as editor:
+                    editor.execute = _recording(editor, recorded)
+                    for index, operation in enumerate(migration.operations):
+                        before = len(recorded)
+                        old = state.clone()
+                        operation.state_forwards(migration.app_label, state)
+                        try:
+                            operation.database_forwards(migration.app_label, editor, old, state)
+                        except Exception as exc:  # noqa: BLE001 - a crash on SQLite is a finding
+                            message, _ = _error(exc)
+                            rendered.append(
+                                RenderedOperation(index, tuple(recorded[before:]), message)
+                            )
+                            continue
+                        rendered.append(RenderedOperation(index, tuple(recorded[before:])))
+                    done = len(recorded)
+                # Deferred statements ran when the editor closed.
+                if key in targets:
+                    yield RenderedMigration(
+                        key,
+                        "sqlite",
+                        None,
+                        bool(migration.atomic),
+                        tuple(rendered),
+                        tuple(recorded[done:]),
+                    )
+    finally:
+        conn.close()
+
+
+def render(loader: Any, targets: set[Key], vendors: Mapping[str, str | None]) -> Rendering:
+    """Render ``targets`` for every vendor in ``vendors`` (name -> version or None)."""
+    result = Rendering()
+    graph = loader.graph
+    plan = plan_of(graph)
+    for vendor, version in vendors.items():
+        try:
+            if vendor == "sqlite":
+                produced = list(_render_sqlite(graph, plan, targets))
+            else:
+                produced = list(_render_collect(graph, plan, targets, vendor, version))
+        except ImportError as exc:
+            extra = "postgres" if vendor == "postgresql" else "mysql"
+            result.unavailable[vendor] = (
+                f"the {vendor} driver is not installed ({exc.name}): pip install 'migration-lint[{extra}]'"
+            )
+            continue
+        for migration in produced:
+            result.migrations[(migration.key, vendor)] = migration
+    return result
+
+
+def for_run(lint: LintContext) -> Rendering | None:
+    """The run's rendered SQL, rendered on first use; None without a loaded project."""
+    if lint.project is None or lint.project.graph_error is not None:
+        return None
+    if "rendering" not in lint.memo:
+        targets = {t.key for t in lint.targets if t.parse_error is None}
+        vendors = {name: version for name, version in lint.vendors}
+        lint.memo["rendering"] = render(lint.project.loader, targets, vendors)
+    return lint.memo["rendering"]  # type: ignore[return-value]
