@@ -93,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="print each migration's SQL per target (and its locks)",
+    )
+    parser.add_argument(
         "--verbose", "-v", action="store_true", help="also print notes about the run"
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks of internal errors")
@@ -159,6 +164,7 @@ def run_lint(args: argparse.Namespace, stdout: Any) -> int:
         data_url=args.data_url,
         database_url=args.database,
         verbose=args.verbose,
+        explain=args.explain,
     )
     try:
         fail_on = Severity.parse(args.fail_on or config.get("fail-on", "error"))
@@ -180,6 +186,8 @@ def run_lint(args: argparse.Namespace, stdout: Any) -> int:
     )
     stdout.write(render(fmt, report))
     stdout.flush()
+    if result.explained and fmt == "text":
+        stdout.write("\n" + "\n".join(result.explained) + "\n")
     if args.verbose:
         for note in result.notes:
             print(f"migration-lint: note: {note}", file=sys.stderr)

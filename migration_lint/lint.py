@@ -8,11 +8,12 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migration_lint import discover, gitutil
+from migration_lint import discover, gitutil, render
 from migration_lint.cache import FactsCache, digest
 from migration_lint.context import LintContext, MigrationContext, Vendor
 from migration_lint.data import DataSource, annotate
 from migration_lint.errors import UsageError
+from migration_lint.explain import attach_locks, explain
 from migration_lint.facts import MigrationFacts
 from migration_lint.findings import Finding, Severity
 from migration_lint.history import UNKNOWN_STATE, build_history, replay
@@ -43,6 +44,7 @@ class Options:
     data_url: str | None = None
     database_url: str | None = None
     verbose: bool = False
+    explain: bool = False
 
 
 @dataclass
@@ -51,6 +53,7 @@ class Result:
     rules: dict[str, type[Rule]]
     files_checked: int
     notes: list[str] = field(default_factory=list)
+    explained: list[str] = field(default_factory=list)
 
 
 def find_root(start: Path) -> Path | None:
@@ -223,6 +226,16 @@ def run(options: Options) -> Result:
     findings = apply_suppressions(
         findings, {t.path: t for t in targets}, options.select, options.ignore
     )
+    explained: list[str] = []
+    if options.database_url or options.explain:
+        if project is None:
+            raise UsageError(
+                "--database and --explain render SQL, which needs a Django project (--settings)"
+            )
+        rendering = render.for_run(lint)
+        if rendering is not None:
+            findings = attach_locks(findings, rendering)
+            explained = explain(lint, rendering) if options.explain else []
     if options.data_url:
         source = DataSource(options.data_url)
         try:
@@ -231,7 +244,7 @@ def run(options: Options) -> Result:
             source.close()
     findings = [_with_severity(f, options.severities) for f in findings]
     findings.sort(key=lambda f: f.sort_key)
-    return Result(findings, registry(), len(targets), lint.notes)
+    return Result(findings, registry(), len(targets), lint.notes, explained)
 
 
 def run_rules(lint: LintContext, rules: dict[str, type[Rule]]) -> list[Finding]:

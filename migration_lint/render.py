@@ -66,6 +66,10 @@ class RenderedMigration:
     def operation(self, index: int) -> RenderedOperation | None:
         return next((op for op in self.operations if op.index == index), None)
 
+    @property
+    def failed(self) -> bool:
+        return any(op.error for op in self.operations)
+
 
 @dataclass
 class Rendering:
@@ -73,6 +77,9 @@ class Rendering:
 
     migrations: dict[tuple[Key, str], RenderedMigration] = field(default_factory=dict)
     unavailable: dict[str, str] = field(default_factory=dict)
+    # Tables and lock modes each atomic migration held on the --database scratch server.
+    locks: dict[Key, tuple[Any, ...]] = field(default_factory=dict)
+    applied_on: str | None = None
 
     def get(self, key: Key, vendor: str) -> RenderedMigration | None:
         return self.migrations.get((key, vendor))
@@ -330,5 +337,15 @@ def for_run(lint: LintContext) -> Rendering | None:
     if "rendering" not in lint.memo:
         targets = {t.key for t in lint.targets if t.parse_error is None}
         vendors = {name: version for name, version in lint.vendors}
-        lint.memo["rendering"] = render(lint.project.loader, targets, vendors)
+        rendering = render(lint.project.loader, targets, vendors)
+        url = lint.options.database_url if lint.options else None
+        if url:
+            from migration_lint import scratch
+
+            # The exact SQL from a real server replaces the offline rendering for its vendor.
+            for migration, locks in scratch.apply(lint.project.loader, targets, url):
+                rendering.migrations[(migration.key, migration.vendor)] = migration
+                rendering.locks[migration.key] = locks
+                rendering.applied_on = migration.vendor
+        lint.memo["rendering"] = rendering
     return lint.memo["rendering"]  # type: ignore[return-value]
