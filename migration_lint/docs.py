@@ -95,6 +95,27 @@ def render_page(rule: type[Rule]) -> str:
     return "\n".join(lines) + "\n"
 
 
+README_START, README_END = "<!-- rules:start -->", "<!-- rules:end -->"
+
+
+def readme_table() -> str:
+    rows = ["| Code | Name | Severity | What it reports | Page |", "|---|---|---|---|---|"]
+    for code, rule in registry().items():
+        rows.append(
+            f"| {code} | `{rule.name}` | {rule.severity} | {rule.summary()} | [rules/{code}.md](rules/{code}.md) |"
+        )
+    return "\n".join(rows)
+
+
+def with_readme_table(readme: str) -> str:
+    """``readme`` with the text between the rules markers replaced by the current table."""
+    head, start, rest = readme.partition(README_START)
+    _, end, tail = rest.partition(README_END)
+    if not start or not end:
+        return readme
+    return f"{head}{start}\n{readme_table()}\n{end}{tail}"
+
+
 def pages() -> dict[str, str]:
     return {f"{code}.md": render_page(rule) for code, rule in registry().items()}
 
@@ -113,12 +134,21 @@ def main(argv: list[str] | None = None) -> int:
             if not check:
                 path.write_text(text, encoding="utf-8")
     orphans = [p.name for p in folder.glob("ML*.md") if p.name not in expected]
+    readme = folder.parent / "README.md"
+    if readme.exists() and with_readme_table(
+        readme.read_text(encoding="utf-8")
+    ) != readme.read_text(encoding="utf-8"):
+        stale.append("../README.md")
     if check:
         for name in stale + orphans:
             print(f"{folder / name}: stale (run python -m migration_lint.docs)", file=sys.stderr)
         return 1 if stale or orphans else 0
     for name in orphans:
         (folder / name).unlink()
+    readme = folder.parent / "README.md"
+    if readme.exists():
+        text = readme.read_text(encoding="utf-8")
+        readme.write_text(with_readme_table(text), encoding="utf-8")
     return 0
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from migration_lint.docs import pages
+from migration_lint.docs import pages, with_readme_table
 from migration_lint.rules.base import Example, Rule, registry
 from tests.helpers import lint_example
 
@@ -57,3 +57,10 @@ def test_rule_page_is_fresh(name: str) -> None:
 
 def test_no_orphan_pages() -> None:
     assert sorted(p.name for p in (ROOT / "rules").glob("ML*.md")) == sorted(pages())
+
+
+def test_readme_rules_table_is_fresh() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert with_readme_table(readme) == readme, (
+        "README's rules table is stale: run python -m migration_lint.docs"
+    )
