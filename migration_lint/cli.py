@@ -224,6 +224,8 @@ def main(argv: Sequence[str] | None = None, stdout: Any = None) -> int:
     except UsageError as exc:
         print(f"migration-lint: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
+    except SystemExit as exc:  # --help and --version
+        return exc.code if isinstance(exc.code, int) else EXIT_CLEAN
     except KeyboardInterrupt:
         print("migration-lint: interrupted", file=sys.stderr)
         return EXIT_ERROR

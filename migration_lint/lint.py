@@ -14,7 +14,7 @@ from migration_lint.context import LintContext, MigrationContext, Vendor
 from migration_lint.data import DataSource, annotate
 from migration_lint.errors import UsageError
 from migration_lint.explain import attach_locks, explain
-from migration_lint.facts import MigrationFacts
+from migration_lint.facts import MigrationFacts, ParseError
 from migration_lint.findings import Finding, Severity
 from migration_lint.history import UNKNOWN_STATE, build_history, replay
 from migration_lint.project import ProjectInfo, load_project, project_states, resolve_settings
@@ -89,7 +89,16 @@ def load_facts(
         try:
             data = file.path.read_bytes()
         except OSError as exc:
-            raise UsageError(f"{shown}: cannot read: {exc.strerror}") from None
+            # One unreadable file must not stop the run: it is reported where it is linted (ML901).
+            facts.append(
+                MigrationFacts(
+                    path=shown,
+                    app_label=file.app_label,
+                    name=file.name,
+                    parse_error=ParseError(f"cannot be read: {exc.strerror}", 1, 1),
+                )
+            )
+            continue
         key = digest(data, file.app_label, shown)
         cached = cache.get(key)
         if cached is None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections import ChainMap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -299,13 +298,13 @@ def project_states(
             before: Models = {}
             for model_key in _referenced(facts[key]):
                 if model_key in state.models:
-                    converted = convert_model(state.models[model_key])
-                    before[model_key] = converted
+                    before[model_key] = convert_model(state.models[model_key])
+            # Within the migration, the models are carried forward from the files' facts.
+            models = dict(before)
             steps: list[OperationStep] = []
-            changed: Models = {}
             for op in facts[key].operations:
-                steps.append(OperationStep(op, ChainMap(dict(changed), before)))
-                Replayer(ChainMap(changed, before), *key).apply(op)  # type: ignore[arg-type]
+                steps.append(OperationStep(op, dict(models)))
+                Replayer(models, *key).apply(op)
             states[key] = MigrationState(before, tuple(steps))
         for operation in migration.operations:
             operation.state_forwards(migration.app_label, state)

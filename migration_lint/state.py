@@ -96,15 +96,14 @@ def _constraint(value: Value) -> UniqueSet | None:
     """A UniqueConstraint as a unique set; other constraints (checks, exclusions) are not."""
     if not isinstance(value, Call) or not value.name.endswith("UniqueConstraint"):
         return None
+    nulls_distinct = value.kwargs.get("nulls_distinct")
     return UniqueSet(
         fields=_names(value.kwargs.get("fields")),
         origin="constraint",
         name=_text(value.kwargs.get("name")),
         condition=value.kwargs.get("condition") is not None,
         expressions=bool(value.args),
-        nulls_distinct=value.kwargs.get("nulls_distinct")
-        if isinstance(value.kwargs.get("nulls_distinct"), bool)
-        else None,
+        nulls_distinct=nulls_distinct if isinstance(nulls_distinct, bool) else None,
     )
 
 
@@ -226,6 +225,7 @@ class Replayer:
 
     def alter_model_table(self, op: Operation) -> None:
         name, value = op.kwargs.get("name"), op.kwargs.get("table")
+        table: str | None = None
         if value is None and isinstance(name, str):
             table = default_table(self.app_label, name)
         else:

@@ -30,6 +30,7 @@ def chdir(path: Path) -> Iterator[None]:
 
 def write_tree(root: Path, files: Sequence[tuple[str, str | bytes]]) -> None:
     # An empty pyproject.toml marks the project root, so discovery stays inside ``root``.
+    root.mkdir(parents=True, exist_ok=True)
     (root / "pyproject.toml").touch()
     for relative, content in files:
         path = root / relative

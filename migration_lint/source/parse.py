@@ -98,7 +98,7 @@ class _Evaluator:
             value = node.value
             if value is Ellipsis or isinstance(value, complex):
                 return Unknown(self.source.text(node))
-            return value  # type: ignore[no-any-return]
+            return value
         if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
             if any(isinstance(e, ast.Starred) for e in node.elts):
                 return Unknown(self.source.text(node))
