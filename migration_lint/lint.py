@@ -8,7 +8,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from migration_lint import discover, gitutil, render
+from migration_lint import discover, gitutil, render, runcache
 from migration_lint.cache import FactsCache, digest
 from migration_lint.context import LintContext, MigrationContext, Vendor
 from migration_lint.data import DataSource, annotate
@@ -80,29 +80,48 @@ def selected_rules(options: Options) -> dict[str, type[Rule]]:
     }
 
 
-def load_facts(
-    files: list[discover.MigrationFile], cwd: Path, cache: FactsCache
-) -> list[MigrationFacts]:
-    facts: list[MigrationFacts] = []
+@dataclass(frozen=True)
+class _Read:
+    file: discover.MigrationFile
+    shown: str
+    data: bytes | None
+    error: str = ""
+
+    @property
+    def digest(self) -> bytes:
+        return digest(self.data or self.error.encode(), self.file.app_label, self.shown)
+
+
+def read_files(files: list[discover.MigrationFile], cwd: Path) -> list[_Read]:
+    out = []
     for file in files:
         shown = display_path(file.path, cwd)
         try:
-            data = file.path.read_bytes()
+            out.append(_Read(file, shown, file.path.read_bytes()))
         except OSError as exc:
             # One unreadable file must not stop the run: it is reported where it is linted (ML901).
+            out.append(_Read(file, shown, None, f"cannot be read: {exc.strerror}"))
+    return out
+
+
+def load_facts(read: list[_Read], cache: FactsCache) -> list[MigrationFacts]:
+    facts: list[MigrationFacts] = []
+    for item in read:
+        file = item.file
+        if item.data is None:
             facts.append(
                 MigrationFacts(
-                    path=shown,
+                    path=item.shown,
                     app_label=file.app_label,
                     name=file.name,
-                    parse_error=ParseError(f"cannot be read: {exc.strerror}", 1, 1),
+                    parse_error=ParseError(item.error, 1, 1),
                 )
             )
             continue
-        key = digest(data, file.app_label, shown)
+        key = item.digest
         cached = cache.get(key)
         if cached is None:
-            cached = parse_migration(shown, data, file.app_label, file.module)
+            cached = parse_migration(item.shown, item.data, file.app_label, file.module)
             cache.put(key, cached)
         facts.append(cached)
     return facts
@@ -186,14 +205,22 @@ def run(options: Options) -> Result:
     targets_files = _select(options, project, universe)
     if options.since:
         changed = gitutil.changed_files(options.since, root or cwd)
-        targets_files = [f for f in targets_files if f.path.resolve() in changed]
+        targets_files = [f for f in targets_files if f.path in changed]
 
-    cache = FactsCache(root if options.use_cache else None)
-    target_paths = {f.path.resolve() for f in targets_files}
-    known_paths = {u.path.resolve() for u in universe}
-    extra = [f for f in targets_files if f.path.resolve() not in known_paths]
+    target_paths = {f.path for f in targets_files}
+    known_paths = {u.path for u in universe}
+    extra = [f for f in targets_files if f.path not in known_paths]
     files = [*universe, *extra]
-    all_facts = load_facts(files, cwd, cache)
+    read = read_files(files, cwd)
+    rules = selected_rules(options)
+    key = _result_key(options, project, root, cwd, read, rules, target_paths)
+    if key is not None:
+        hit = runcache.load(root, key)  # type: ignore[arg-type]
+        if hit is not None:
+            found, checked, notes = hit
+            return Result(list(found), registry(), checked, list(notes))  # type: ignore[arg-type]
+    cache = FactsCache(root if options.use_cache else None)
+    all_facts = load_facts(read, cache)
     cache.save()
 
     names_on_disk: dict[str, set[str]] = defaultdict(set)
@@ -201,7 +228,7 @@ def run(options: Options) -> Result:
         names_on_disk[facts.app_label].add(facts.name)
     history = build_history(all_facts, names_on_disk)
 
-    by_path = {f.path.resolve(): facts for f, facts in zip(files, all_facts, strict=True)}
+    by_path = {f.path: facts for f, facts in zip(files, all_facts, strict=True)}
     targets = tuple(
         by_path[p]
         for p in sorted(target_paths, key=lambda p: (by_path[p].app_label, by_path[p].name))
@@ -230,7 +257,6 @@ def run(options: Options) -> Result:
         notes=notes,
         options=options,
     )
-    rules = selected_rules(options)
     findings = run_rules(lint, rules)
     findings = apply_suppressions(
         findings, {t.path: t for t in targets}, options.select, options.ignore
@@ -253,7 +279,32 @@ def run(options: Options) -> Result:
             source.close()
     findings = [_with_severity(f, options.severities) for f in findings]
     findings.sort(key=lambda f: f.sort_key)
+    if key is not None:
+        runcache.save(root, key, (findings, len(targets), lint.notes))  # type: ignore[arg-type]
     return Result(findings, registry(), len(targets), lint.notes, explained)
+
+
+def _result_key(
+    options: Options,
+    project: ProjectInfo | None,
+    root: Path | None,
+    cwd: Path,
+    read: list[_Read],
+    rules: dict[str, type[Rule]],
+    targets: set[Path],
+) -> bytes | None:
+    """The key of the whole run's result, or None when the result depends on more than files."""
+    external = options.since or options.data_url or options.database_url or options.explain
+    if not options.use_cache or project is not None or root is None or external:
+        return None
+    digests = [item.digest + (b"T" if item.file.path in targets else b"") for item in read]
+    return runcache.run_key(
+        root,
+        (options, str(cwd)),
+        digests,
+        app_code=any(code.startswith("ML3") for code in rules),
+        extra_files=sorted(root.glob("*.lock")),
+    )
 
 
 def run_rules(lint: LintContext, rules: dict[str, type[Rule]]) -> list[Finding]:

@@ -146,6 +146,7 @@ def load_project(settings: str, root: Path) -> ProjectInfo:
         directory = _module_dir(module_name)
         if directory is None:
             continue
+        directory = directory.resolve()
         files.extend(migration_files(directory, config.label, module_name))
         if resolved_root in directory.resolve().parents and "site-packages" not in directory.parts:
             local.append(config.label)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping
-from dataclasses import replace
 
 from migration_lint.facts import (
     Call,
@@ -22,6 +21,7 @@ from migration_lint.facts import (
     UniqueSet,
     Value,
 )
+from migration_lint.facts import evolve as replace
 
 Models = dict[ModelKey, ModelState]
 _M = "django.db.migrations."

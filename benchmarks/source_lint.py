@@ -1,0 +1,115 @@
+#!/usr/bin/env python
+"""Speed of the source-level lint against the parsers it could be built on.
+
+    python benchmarks/source_lint.py [--migrations 3000] [--apps 30] [--sample 300]
+
+Prints, for a generated corpus (benchmarks/corpus.py):
+- ``ast.parse`` over every file, and libcst (plain and with position metadata) over a sample,
+  scaled to the whole corpus: why the facts are read with ``ast``;
+- a cold lint (no cache) of every migration, and the ratio to ``ast.parse`` (goal: <= 3x);
+- a warm lint (cache present, nothing changed) (goal: < 0.5 s);
+- a pre-commit style run on one changed migration of a 500-migration app, as a fresh process,
+  interpreter start included (goal: < 0.5 s wall time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from benchmarks.corpus import generate  # noqa: E402
+from migration_lint.lint import Options, run  # noqa: E402
+
+
+def best_of(times: int, fn: object) -> float:
+    best = float("inf")
+    for _ in range(times):
+        start = time.perf_counter()
+        fn()  # type: ignore[operator]
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def parse_ast(paths: list[Path]) -> None:
+    for path in paths:
+        ast.parse(path.read_bytes())
+
+
+def parse_libcst(paths: list[Path], metadata: bool) -> None:
+    import libcst
+    from libcst.metadata import MetadataWrapper, PositionProvider
+
+    for path in paths:
+        module = libcst.parse_module(path.read_bytes())
+        if metadata:
+            MetadataWrapper(module).resolve(PositionProvider)
+
+
+def lint(root: Path, paths: tuple[str, ...] = (), use_cache: bool = False) -> int:
+    old = os.getcwd()
+    os.chdir(root)
+    try:
+        result = run(Options(paths=paths, source_only=True, use_cache=use_cache))
+    finally:
+        os.chdir(old)
+    return result.files_checked
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--migrations", type=int, default=3000)
+    parser.add_argument("--apps", type=int, default=30)
+    parser.add_argument("--sample", type=int, default=300)
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp) / "corpus"
+        paths = generate(root, args.migrations, args.apps)
+        size = sum(p.stat().st_size for p in paths)
+        print(f"corpus: {len(paths)} migrations, {size / 1e6:.1f} MB, {args.apps} apps")
+
+        t_ast = best_of(3, lambda: parse_ast(paths))
+        sample = paths[:: max(1, len(paths) // args.sample)][: args.sample]
+        scale = len(paths) / len(sample)
+        t_cst = best_of(1, lambda: parse_libcst(sample, False)) * scale
+        t_meta = best_of(1, lambda: parse_libcst(sample, True)) * scale
+        print(f"ast.parse, all files:                 {t_ast:6.2f} s")
+        print(f"libcst.parse_module (scaled from {len(sample)}): {t_cst:6.2f} s  ({t_cst / t_ast:.0f}x ast)")
+        print(f"libcst + positions  (scaled from {len(sample)}): {t_meta:6.2f} s  ({t_meta / t_ast:.0f}x ast)")
+
+        cache = root / ".migration_lint_cache"
+        t_cold = best_of(3, lambda: lint(root))
+        print(f"lint, cold (no cache):                {t_cold:6.2f} s  ({t_cold / t_ast:.1f}x ast.parse; goal <= 3x)")
+        lint(root, use_cache=True)
+        t_warm = best_of(3, lambda: lint(root, use_cache=True))
+        print(f"lint, warm (nothing changed):         {t_warm:6.2f} s  (goal < 0.5 s)")
+        assert cache.exists()
+
+        app_root = Path(tmp) / "one_app"
+        app_paths = generate(app_root, 500, apps=1)
+        changed = app_paths[-1].relative_to(app_root)
+        command = [sys.executable, "-m", "migration_lint", "--source-only", str(changed)]
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        env.pop("DJANGO_SETTINGS_MODULE", None)
+
+        def precommit() -> None:
+            subprocess.run(command, cwd=app_root, env=env, capture_output=True, check=False)
+
+        t_first = best_of(1, precommit)
+        t_hook = best_of(5, precommit)
+        t_python = best_of(5, lambda: subprocess.run([sys.executable, "-c", "pass"], check=False))
+        print(f"pre-commit, 1 file of a 500-migration app, first run (cold cache): {t_first:5.2f} s")
+        print(f"pre-commit, 1 file of a 500-migration app, next runs:              {t_hook:5.2f} s  (goal < 0.5 s)")
+        print(f"  (of which a bare interpreter start: {t_python:.2f} s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""The whole run's findings, cached: a run that changes nothing answers from here.
+
+The key covers everything a source-mode result depends on: the tool's code, the options, the
+content of every migration file, and, when rules read them, the application code (size and
+modification time of each Python file) and the git commits the history rules compare with.
+Runs that read databases or need a project are never cached. Like the facts cache, the file
+is only ever unpickled into this tool's own classes, and deleting it is always safe.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import pickle
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+
+from migration_lint import __version__
+from migration_lint.cache import CACHE_DIR
+
+_ALLOWED = {
+    "migration_lint.findings": None,
+    "builtins": frozenset(
+        {"dict", "list", "tuple", "set", "frozenset", "bytes", "str", "int", "float", "bool"}
+    ),
+}
+
+
+def _code_digest() -> bytes:
+    package = Path(__file__).resolve().parent
+    h = hashlib.blake2b(__version__.encode(), digest_size=16)
+    for path in sorted(package.rglob("*.py")):
+        with contextlib.suppress(OSError):
+            h.update(str(path.relative_to(package)).encode() + b"\0" + path.read_bytes())
+    return h.digest()
+
+
+def _git_heads(root: Path) -> bytes:
+    """The commits the history rules may compare with; empty outside git."""
+    if not any((d / ".git").exists() for d in (root, *root.parents)):
+        return b""
+    refs = ["HEAD", "origin/main", "main", "origin/master", "master"]
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", *refs], cwd=root, capture_output=True, check=False, timeout=10
+        )
+    except (OSError, subprocess.SubprocessError):
+        return b"no-git"
+    return done.stdout
+
+
+def _app_code(root: Path) -> bytes:
+    """Size and modification time of every Python file outside migrations folders."""
+    h = hashlib.blake2b(digest_size=16)
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if not d.startswith(".") and d not in ("node_modules", "__pycache__")
+        )
+        if os.path.basename(dirpath) == "migrations":
+            continue
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                with contextlib.suppress(OSError):
+                    st = os.stat(os.path.join(dirpath, name))
+                    h.update(f"{dirpath}/{name}:{st.st_size}:{st.st_mtime_ns}\n".encode())
+    return h.digest()
+
+
+def run_key(
+    root: Path,
+    options: object,
+    file_digests: Iterable[bytes],
+    app_code: bool,
+    extra_files: Iterable[Path] = (),
+) -> bytes:
+    h = hashlib.blake2b(_code_digest(), digest_size=20)
+    h.update(repr(options).encode())
+    for digest in file_digests:
+        h.update(digest)
+    h.update(_git_heads(root))
+    if app_code:
+        h.update(_app_code(root))
+    for path in extra_files:
+        with contextlib.suppress(OSError):
+            h.update(path.read_bytes())
+    return h.digest()
+
+
+class _Unpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> object:
+        allowed = _ALLOWED.get(module, frozenset())
+        if (allowed is None and not name.startswith("_")) or (allowed and name in allowed):
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the result cache")
+
+
+def _file(root: Path) -> Path:
+    return root / CACHE_DIR / "results.pickle"
+
+
+def load(root: Path, key: bytes) -> tuple[list[object], int, list[str]] | None:
+    try:
+        with _file(root).open("rb") as handle:
+            stored = _Unpickler(handle).load()
+    except Exception:  # noqa: BLE001 - a missing or foreign cache is a miss
+        return None
+    if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key):
+        return None
+    return stored[1]  # type: ignore[no-any-return]
+
+
+def save(root: Path, key: bytes, value: tuple[list[object], int, list[str]]) -> None:
+    path = _file(root)
+    try:
+        path.parent.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-")
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump((key, value), handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass
