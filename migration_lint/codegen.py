@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from migration_lint.facts import Call, Dependency, Operation, Ref, Unknown, Value
+from migration_lint.source.signatures import parameters
 
 _SHORT_PREFIXES = (
     ("django.db.migrations.", "migrations."),
@@ -24,7 +25,12 @@ def short_name(qualname: str) -> str:
 
 def render(value: Value) -> str:
     if isinstance(value, Call):
-        return render_call(value.qualname, value.args, value.kwargs)
+        # Positional arguments the parser bound to their names are kept once, as keywords.
+        names = parameters(value.qualname)
+        args = tuple(
+            a for i, a in enumerate(value.args) if not (i < len(names) and value.kwargs.get(names[i]) is a)
+        )
+        return render_call(value.qualname, args, value.kwargs)
     if isinstance(value, Ref):
         return short_name(value.qualname)
     if isinstance(value, Unknown):
@@ -74,3 +80,32 @@ def render_dependencies(deps: tuple[Dependency, ...]) -> str:
 def indent(text: str, spaces: int) -> str:
     pad = " " * spaces
     return "\n".join(pad + line if line else line for line in text.splitlines())
+
+
+def render_migration(
+    dependencies: str,
+    operations: list[str],
+    *,
+    atomic: bool = True,
+    header: str = "from django.db import migrations, models\n",
+    functions: str = "",
+    comment: str = "",
+) -> str:
+    """A whole migration module: ``header`` imports, ``functions``, then the Migration class.
+
+    ``dependencies`` is already rendered (``render_dependencies``); each operation is Python
+    source without indentation or trailing comma.
+    """
+    parts = [header.rstrip("\n") + "\n"]
+    if functions:
+        parts.append("\n\n" + functions.strip("\n") + "\n")
+    body = ""
+    if comment:
+        body += "".join(f"    # {line}\n" if line else "    #\n" for line in comment.splitlines())
+    if not atomic:
+        body += "    atomic = False\n\n"
+    body += f"    dependencies = {dependencies}\n\n    operations = [\n"
+    body += "".join(indent(op, 8) + ",\n" for op in operations)
+    body += "    ]\n"
+    parts.append("\n\nclass Migration(migrations.Migration):\n" + body)
+    return "".join(parts)

@@ -13,8 +13,10 @@ from __future__ import annotations
 import ast
 import builtins
 import re
+import textwrap
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from typing import cast
 
 from migration_lint.context import MigrationContext
 from migration_lint.facts import ModelKey, Operation, Ref
@@ -36,6 +38,8 @@ class Write:
     # Fields an update sets; None when the code does not say which.
     fields: tuple[str, ...] | None = None
     line: int = 0
+    # For ``create(name="Walk-in")``: the literal keyword arguments, as source (a lookup).
+    lookup: str = ""
 
 
 @dataclass(frozen=True)
@@ -285,9 +289,9 @@ class _Reader(ast.NodeVisitor):
 
     def visit_Assign(self, node: ast.Assign) -> None:
         self.generic_visit(node)
-        for target in node.targets:
-            if isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name):
-                self.assigned.setdefault(target.value.id, []).append(target.attr)
+        for each in node.targets:
+            if isinstance(each, ast.Attribute) and isinstance(each.value, ast.Name):
+                self.assigned.setdefault(each.value.id, []).append(each.attr)
         if len(node.targets) != 1 or not isinstance(node.targets[0], ast.Name):
             return
         target = node.targets[0].id
@@ -338,10 +342,13 @@ class _Reader(ast.NodeVisitor):
         if not isinstance(func, ast.Attribute):
             return
         method, receiver = func.attr, func.value
-        if isinstance(receiver, ast.Name) and method in ("save", "delete"):
-            if receiver.id in self.new_instances or receiver.id in self.rows:
-                self.instance_write(node, receiver.id, method)
-                return
+        if (
+            isinstance(receiver, ast.Name)
+            and method in ("save", "delete")
+            and (receiver.id in self.new_instances or receiver.id in self.rows)
+        ):
+            self.instance_write(node, receiver.id, method)
+            return
         if method in _MANAGERS:
             return
         model = self.model_variable(receiver)
@@ -349,7 +356,13 @@ class _Reader(ast.NodeVisitor):
             return
         key = self.models[model]
         if method in _INSERTS:
-            self.writes.append(Write(key, "insert", None, node.lineno))
+            literal = all(isinstance(k.value, ast.Constant) and k.arg for k in node.keywords)
+            lookup = (
+                ", ".join(f"{k.arg}={ast.unparse(k.value)}" for k in node.keywords)
+                if literal and node.keywords and method == "create" and not node.args
+                else ""
+            )
+            self.writes.append(Write(key, "insert", None, node.lineno, lookup))
         elif method == "update":
             fields = tuple(k.arg for k in node.keywords if k.arg)
             self.writes.append(Write(key, "update", fields, node.lineno))
@@ -408,6 +421,7 @@ class _Reader(ast.NodeVisitor):
         if not saves:
             return None
         segment = ast.get_source_segment(self.source, node.iter) or ""
+        fields = save_fields or tuple(dict.fromkeys(a.field for a in assignments))
         return RowLoop(
             model=self.models[model],
             variable=variable,
@@ -418,19 +432,22 @@ class _Reader(ast.NodeVisitor):
             assignments=tuple(assignments),
             save_fields=save_fields,
             conditional=conditional,
-            batched_body=self.batched_body(node, variable),
+            batched_body=self.batched_body(node, variable, model, fields),
         )
 
-    def batched_body(self, node: ast.For, variable: str) -> str:
+    def batched_body(
+        self, node: ast.For, variable: str, model: str, fields: tuple[str, ...]
+    ) -> str:
         """The loop body, each ``<variable>.save(...)`` replaced by appending to the batch."""
         lines: list[str] = []
         flush = (
             f"if len(batch) >= {BATCH_SIZE}:\n"
-            f"    {{model}}.objects.bulk_update(batch, {{fields}})\n"
+            f"    {model}.objects.bulk_update(batch, {list(fields)!r})\n"
             f"    batch.clear()"
         )
         for stmt in node.body:
-            text = ast.get_source_segment(self.source, stmt, padded=False) or ""
+            padded = ast.get_source_segment(self.source, stmt, padded=True) or ""
+            text = textwrap.dedent(padded)
             if isinstance(stmt, ast.Expr) and _is_save(stmt.value, variable):
                 lines.append(f"batch.append({variable})")
                 lines.append(flush)
@@ -572,7 +589,7 @@ def function_facts(ctx: MigrationContext) -> dict[str, FunctionFacts]:
             name: read_function(name, source, ctx.migration.app_label, modules)
             for name, source in ctx.migration.functions.items()
         }
-    return cached  # type: ignore[no-any-return]
+    return cast("dict[str, FunctionFacts]", cached)
 
 
 def function_name(op: Operation, arg: str = "code") -> str | None:
