@@ -13,11 +13,12 @@ plan is the dedupe step and the operation itself.
 from __future__ import annotations
 
 import re
+from pathlib import PurePath
 
 from migration_lint.analysis.builds import Build
 from migration_lint.codegen import indent, render, render_dependencies, render_operation, without
 from migration_lint.context import MigrationContext
-from migration_lint.facts import Call, Dependency, ModelState, Value
+from migration_lint.facts import Call, Dependency, ModelState, Ref, Value
 from migration_lint.findings import FixStep
 from migration_lint.names import index_name, quote, unique_name
 
@@ -35,7 +36,28 @@ def _slug(*parts: str) -> str:
 
 def dedupe_step(ctx: MigrationContext, model: ModelState, fields: tuple[str, ...]) -> FixStep:
     """A RunPython that keeps one row per duplicate group: the newest, which is a choice."""
-    app = ctx.migration.app_label
+    return dedupe_migration(
+        ctx.migration.app_label,
+        model,
+        fields,
+        ctx.migration.dependencies,
+        _number(ctx.migration.name),
+        folder=str(PurePath(ctx.migration.path).parent),
+    )
+
+
+def dedupe_migration(
+    app: str,
+    model: ModelState,
+    fields: tuple[str, ...],
+    dependencies: tuple[Dependency, ...],
+    number: int,
+    folder: str | None = None,
+) -> FixStep:
+    """:func:`dedupe_step` without a linted migration: the app, its dependencies and the number
+    of the migration to write are given (application-code rules use the app's latest migration).
+    ``folder`` is where the app's migrations live (``<app>/migrations`` when unknown).
+    """
     var = model.name
     function = f"remove_duplicate_{_slug(model.name)}_{_slug(*fields)}"[:60].rstrip("_")
     nullable = [f for f in fields if (fs := model.field(f)) is not None and fs.null]
@@ -67,29 +89,29 @@ def {function}(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = {render_dependencies(ctx.migration.dependencies)}
+    dependencies = {render_dependencies(dependencies)}
 
     operations = [
         # Deleted rows cannot be brought back: the reverse does nothing.
         migrations.RunPython({function}, migrations.RunPython.noop),
     ]
 '''
-    number = _number(ctx.migration.name)
     nulls = (
         f" Rows where {', '.join(nullable)} is NULL are never duplicates of each other, so they stay."
         if nullable
         else ""
     )
+    path = f"{folder or f'{app}/migrations'}/{number:04d}_{function}.py"
     return FixStep(
         title=f"Remove duplicate ({group_label}) rows of {var} first",
         explanation=(
             f"A data migration that runs before the constraint, so the build cannot fail on rows "
-            f"that already repeat ({group_label}).{nulls} Save it as "
-            f"{app}/migrations/{number:04d}_{function}.py and make the constraint's migration "
-            f"depend on it."
+            f"that already repeat ({group_label}).{nulls} Save it as {path} and make the "
+            f"constraint's migration depend on it. Rows inserted between this migration and the "
+            f"constraint can repeat again: deploy both together, or run this one again first."
         ),
         code=code,
-        path=f"{app}/migrations/{number:04d}_{function}.py",
+        path=path,
     )
 
 
@@ -103,15 +125,86 @@ def _state_operation(build: Build) -> str:
     return render_operation(build.operation)
 
 
+# Django's ``_like`` index for varchar/text columns that are unique or indexed (PostgreSQL).
+_PATTERN_OPS = {
+    "CharField": "varchar_pattern_ops",
+    "SlugField": "varchar_pattern_ops",
+    "EmailField": "varchar_pattern_ops",
+    "URLField": "varchar_pattern_ops",
+    "TextField": "text_pattern_ops",
+}
+
+
 def _index_sql(build: Build, name: str) -> str | None:
-    """CREATE UNIQUE INDEX CONCURRENTLY for plain column lists; None when it needs Django to render."""
-    if build.expression or build.partial or set(build.options) & {"include", "opclasses"}:
+    """CREATE UNIQUE INDEX CONCURRENTLY as Django would write it; None when only Django can
+    render it (a condition or expressions need its query compiler)."""
+    if build.expression or build.partial or not build.columns:
         return None
-    if not build.columns:
+    constraint = build.constraint
+    opclasses = constraint.kwargs.get("opclasses") if constraint else None
+    columns = []
+    for position, column in enumerate(build.columns):
+        opclass = (
+            opclasses[position]
+            if isinstance(opclasses, tuple) and position < len(opclasses)
+            else None
+        )
+        columns.append(quote(column) + (f" {opclass}" if isinstance(opclass, str) else ""))
+    include = constraint.kwargs.get("include") if constraint else None
+    covering = ""
+    if isinstance(include, tuple) and include and build.model is not None:
+        names = [(f.column if (f := build.model.field(str(n))) else str(n)) for n in include]
+        covering = f" INCLUDE ({', '.join(quote(n) for n in names)})"
+    nulls = (
+        " NULLS NOT DISTINCT"
+        if constraint and constraint.kwargs.get("nulls_distinct") is False
+        else ""
+    )
+    return (
+        f"CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS {quote(name)} ON {quote(build.table)} "
+        f"({', '.join(columns)}){covering}{nulls};"
+    )
+
+
+def _drop_invalid(name: str) -> str:
+    """Drop a leftover of a failed concurrent build, and only that: a valid index (a run that
+    timed out while attaching it) is kept, and one a constraint already owns is left alone."""
+    literal = name.replace("'", "''")
+    return (
+        "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+        f"WHERE c.relname = '{literal}' AND NOT i.indisvalid) THEN EXECUTE 'DROP INDEX {quote(name).replace(chr(39), chr(39) * 2)}'; "
+        "END IF; END $$;"
+    )
+
+
+def _attach(build: Build, name: str) -> str:
+    deferrable = build.constraint.kwargs.get("deferrable") if build.constraint else None
+    when = ""
+    if isinstance(deferrable, Ref):
+        when = " DEFERRABLE INITIALLY " + (
+            "IMMEDIATE" if deferrable.qualname.endswith("IMMEDIATE") else "DEFERRED"
+        )
+    literal = name.replace("'", "''")
+    table = quote(build.table).replace("'", "''")
+    return (
+        "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_constraint "
+        f"WHERE conname = '{literal}' AND conrelid = '{table}'::regclass) THEN "
+        f"ALTER TABLE {quote(build.table)} ADD CONSTRAINT {quote(name)} UNIQUE USING INDEX {quote(name)}{when}; "
+        "END IF; END $$;"
+    )
+
+
+def _like_index(build: Build) -> tuple[str, str] | None:
+    """(name, CREATE INDEX ...) of the pattern-ops index Django adds for a unique char column."""
+    field = build.field
+    if field is None or len(build.columns) != 1:
         return None
-    columns = ", ".join(quote(c) for c in build.columns)
-    nulls = " NULLS NOT DISTINCT" if "nulls_distinct" in build.options else ""
-    return f"CREATE UNIQUE INDEX CONCURRENTLY {quote(name)} ON {quote(build.table)} ({columns}){nulls};"
+    ops = _PATTERN_OPS.get(field.field_type.rpartition(".")[2])
+    if ops is None:
+        return None
+    name = index_name(build.table, build.columns, "_like")
+    sql = f"CREATE INDEX CONCURRENTLY IF NOT EXISTS {quote(name)} ON {quote(build.table)} ({quote(build.columns[0])} {ops});"
+    return name, sql
 
 
 def constraint_name(build: Build) -> str:
@@ -121,26 +214,62 @@ def constraint_name(build: Build) -> str:
 def concurrent_step(
     ctx: MigrationContext, build: Build, depends_on: tuple[Dependency, ...] | None = None
 ) -> FixStep:
-    app = ctx.migration.app_label
+    return concurrent_migration(
+        ctx.migration.app_label,
+        ctx.migration.name,
+        build,
+        depends_on if depends_on is not None else ctx.migration.dependencies,
+    )
+
+
+def concurrent_migration(
+    app: str, migration_name: str, build: Build, dependencies: tuple[Dependency, ...]
+) -> FixStep:
+    """:func:`concurrent_step` without a linted migration: ``migration_name`` is where Django
+    renders the constraint (named in the advice for constraints it must render itself)."""
     name = constraint_name(build)
     index_sql = _index_sql(build, name)
-    deps = render_dependencies(depends_on if depends_on is not None else ctx.migration.dependencies)
     drop = f"DROP INDEX CONCURRENTLY IF EXISTS {quote(name)};"
     if index_sql is None:
         return FixStep(
             title=f"Build {name} concurrently",
             explanation=(
-                "This constraint has a condition, expressions, include or opclasses, so Django "
-                f"creates it as a unique index. Copy the CREATE UNIQUE INDEX statement that "
-                f"`python manage.py sqlmigrate {app} {ctx.migration.name}` prints for it, add "
+                "This constraint has a condition or expressions, so Django creates it as a unique "
+                f"index with SQL only it can render. Copy the CREATE UNIQUE INDEX statement that "
+                f"`python manage.py sqlmigrate {app} {migration_name}` prints for it, add "
                 "CONCURRENTLY after INDEX, and run it from a RunSQL in an `atomic = False` "
                 "migration inside SeparateDatabaseAndState, with this operation as the state "
-                f"operation; first drop an invalid leftover with `{drop}`. Such an index cannot be "
-                "attached with ADD CONSTRAINT ... USING INDEX: the unique index is the final state."
+                f"operation and `{drop}` as its reverse. PostgreSQL refuses to attach a partial or "
+                "expression index to a constraint: the unique index is the final state."
             ),
         )
-    attach = f"ALTER TABLE {quote(build.table)} ADD CONSTRAINT {quote(name)} UNIQUE USING INDEX {quote(name)};"
-    state_op = _state_operation(build)
+    # Django creates constraints with include or opclasses as unique indexes, and drops them as
+    # indexes later: keep them indexes rather than attach them to a constraint.
+    as_index = build.constraint is not None and any(
+        o in build.options for o in ("include", "opclasses")
+    )
+    build_sql = [_drop_invalid(name), index_sql]
+    reverse = [drop]
+    like = _like_index(build)
+    if like is not None:
+        build_sql += [_drop_invalid(like[0]), like[1]]
+        reverse.append(f"DROP INDEX CONCURRENTLY IF EXISTS {quote(like[0])};")
+    operations = [
+        _run_sql(build_sql, reverse, "A failed earlier run leaves an INVALID index behind.")
+    ]
+    if not as_index:
+        operations.append(
+            _run_sql(
+                [
+                    f"SET lock_timeout = '{LOCK_TIMEOUT}';",
+                    _attach(build, name),
+                    "RESET lock_timeout;",
+                ],
+                [f"ALTER TABLE {quote(build.table)} DROP CONSTRAINT IF EXISTS {quote(name)};"],
+                "Give up rather than queue every query behind the exclusive lock.",
+            )
+        )
+    database = "".join(indent(op, 16) + ",\n" for op in operations)
     code = f"""from django.db import migrations, models
 
 
@@ -148,46 +277,44 @@ class Migration(migrations.Migration):
     # CREATE INDEX CONCURRENTLY cannot run inside a transaction.
     atomic = False
 
-    dependencies = {deps}
+    dependencies = {render_dependencies(dependencies)}
 
     operations = [
         migrations.SeparateDatabaseAndState(
             database_operations=[
-                migrations.RunSQL(
-                    sql=[
-                        # A failed earlier run leaves an INVALID index of this name behind.
-                        {drop!r},
-                        {index_sql!r},
-                    ],
-                    reverse_sql={drop!r},
-                ),
-                migrations.RunSQL(
-                    sql=[
-                        # Give up rather than queue every query behind the exclusive lock.
-                        "SET lock_timeout = '{LOCK_TIMEOUT}';",
-                        {attach!r},
-                        "RESET lock_timeout;",
-                    ],
-                    reverse_sql={f"ALTER TABLE {quote(build.table)} DROP CONSTRAINT IF EXISTS {quote(name)};"!r},
-                ),
-            ],
+{database}            ],
             state_operations=[
-{indent(state_op, 16)},
+{indent(_state_operation(build), 16)},
             ],
         ),
     ]
 """
+    if as_index:
+        how = (
+            "Django keeps a constraint with include or opclasses as a unique index, so the "
+            "concurrent unique index is the final state."
+        )
+    else:
+        how = (
+            "ADD CONSTRAINT ... USING INDEX then takes the ACCESS EXCLUSIVE lock only for an "
+            f"instant, under a lock_timeout of {LOCK_TIMEOUT}."
+        )
     return FixStep(
-        title=f"Build {name} concurrently, then attach it",
+        title=f"Build {name} concurrently" + ("" if as_index else ", then attach it"),
         explanation=(
             f"In a migration of its own (atomic = False, replacing this operation): the index is "
             f"built with CREATE UNIQUE INDEX CONCURRENTLY, which lets reads and writes on "
-            f"{build.table} go on; ADD CONSTRAINT ... USING INDEX then takes the ACCESS EXCLUSIVE "
-            f"lock only for an instant, under a lock_timeout of {LOCK_TIMEOUT}. If it times out, "
-            f"run the migration again: the first statement drops what a failed run left behind."
+            f"{build.table} go on. {how} Running it again is safe: an INVALID leftover of a failed "
+            "build is dropped, a valid index is kept, an attached constraint is left as it is."
         ),
         code=code,
     )
+
+
+def _run_sql(sql: list[str], reverse: list[str], why: str) -> str:
+    lines = "".join(f"        {s!r},\n" for s in sql)
+    back = reverse[0] if len(reverse) == 1 else reverse
+    return f"migrations.RunSQL(\n    sql=[\n        # {why}\n{lines}    ],\n    reverse_sql={back!r},\n)"
 
 
 def add_column_step(ctx: MigrationContext, build: Build) -> FixStep:

@@ -10,6 +10,7 @@ from migration_lint.findings import Finding, FixStep, Severity
 from migration_lint.names import quote
 from migration_lint.rules._shop import ORDER_INITIAL, migration
 from migration_lint.rules.base import Example, Rule
+from migration_lint.sql import SqlStatement
 
 _CREATE = '\'CREATE UNIQUE INDEX CONCURRENTLY "order_sku_uniq" ON "shop_order" ("sku");\''
 _CREATE_IF = (
@@ -17,6 +18,14 @@ _CREATE_IF = (
 )
 _ATTACH = '\'ALTER TABLE "shop_order" ADD CONSTRAINT "order_sku_uniq" UNIQUE USING INDEX "order_sku_uniq";\''
 _DROP = "'DROP INDEX CONCURRENTLY IF EXISTS \"order_sku_uniq\";'"
+
+
+def _drops(statement: SqlStatement, name: str) -> bool:
+    """A DROP INDEX of ``name``, or a DO block that drops it (only when INVALID, say)."""
+    if statement.kind == "drop_index":
+        return statement.name == name
+    text = statement.text.upper()
+    return text.startswith("DO") and "DROP INDEX" in text and name.upper() in text
 
 
 def _body(*statements: str) -> str:
@@ -67,6 +76,18 @@ class ConcurrentBuildNotRetrySafe(Rule):
     )
     accepted = (
         Example(
+            title="Only an INVALID leftover is dropped (the fix plan's form)",
+            history=(ORDER_INITIAL,),
+            source=migration(
+                _body(
+                    "'DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                    "WHERE c.relname = ''order_sku_uniq'' AND NOT i.indisvalid) THEN "
+                    "EXECUTE ''DROP INDEX \"order_sku_uniq\"''; END IF; END $$;'",
+                    _CREATE_IF,
+                )
+            ),
+        ),
+        Example(
             title="Dropped first, then built and attached",
             history=(ORDER_INITIAL,),
             source=migration(_body(_DROP, _CREATE, _ATTACH)),
@@ -84,11 +105,7 @@ class ConcurrentBuildNotRetrySafe(Rule):
             statement = step.statement
             if statement.kind != "create_index" or not statement.concurrently or not statement.name:
                 continue
-            earlier = steps[:position]
-            if any(
-                s.statement.kind == "drop_index" and s.statement.name == statement.name
-                for s in earlier
-            ):
+            if any(_drops(s.statement, statement.name) for s in steps[:position]):
                 continue
             attached = any(s.statement.using_index == statement.name for s in steps[position + 1 :])
             if statement.if_not_exists:
