@@ -25,8 +25,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from benchmarks.corpus import generate  # noqa: E402
-from migration_lint.lint import Options, run  # noqa: E402
+from benchmarks.corpus import generate
+from migration_lint.lint import Options, run
 
 
 def best_of(times: int, fn: object) -> float:
@@ -82,12 +82,18 @@ def main() -> None:
         t_cst = best_of(1, lambda: parse_libcst(sample, False)) * scale
         t_meta = best_of(1, lambda: parse_libcst(sample, True)) * scale
         print(f"ast.parse, all files:                 {t_ast:6.2f} s")
-        print(f"libcst.parse_module (scaled from {len(sample)}): {t_cst:6.2f} s  ({t_cst / t_ast:.0f}x ast)")
-        print(f"libcst + positions  (scaled from {len(sample)}): {t_meta:6.2f} s  ({t_meta / t_ast:.0f}x ast)")
+        print(
+            f"libcst.parse_module (scaled from {len(sample)}): {t_cst:6.2f} s  ({t_cst / t_ast:.0f}x ast)"
+        )
+        print(
+            f"libcst + positions  (scaled from {len(sample)}): {t_meta:6.2f} s  ({t_meta / t_ast:.0f}x ast)"
+        )
 
         cache = root / ".migration_lint_cache"
         t_cold = best_of(3, lambda: lint(root))
-        print(f"lint, cold (no cache):                {t_cold:6.2f} s  ({t_cold / t_ast:.1f}x ast.parse; goal <= 3x)")
+        print(
+            f"lint, cold (no cache):                {t_cold:6.2f} s  ({t_cold / t_ast:.1f}x ast.parse; goal <= 3x)"
+        )
         lint(root, use_cache=True)
         t_warm = best_of(3, lambda: lint(root, use_cache=True))
         print(f"lint, warm (nothing changed):         {t_warm:6.2f} s  (goal < 0.5 s)")
@@ -106,8 +112,12 @@ def main() -> None:
         t_first = best_of(1, precommit)
         t_hook = best_of(5, precommit)
         t_python = best_of(5, lambda: subprocess.run([sys.executable, "-c", "pass"], check=False))
-        print(f"pre-commit, 1 file of a 500-migration app, first run (cold cache): {t_first:5.2f} s")
-        print(f"pre-commit, 1 file of a 500-migration app, next runs:              {t_hook:5.2f} s  (goal < 0.5 s)")
+        print(
+            f"pre-commit, 1 file of a 500-migration app, first run (cold cache): {t_first:5.2f} s"
+        )
+        print(
+            f"pre-commit, 1 file of a 500-migration app, next runs:              {t_hook:5.2f} s  (goal < 0.5 s)"
+        )
         print(f"  (of which a bare interpreter start: {t_python:.2f} s)")
 
 
