@@ -61,6 +61,16 @@ def build_parser() -> argparse.ArgumentParser:
         help="lint what changed since this git ref",
     )
     parser.add_argument(
+        "--main-branch",
+        metavar="REF",
+        help="the branch whose merge base marks migrations as applied (default: origin/main, main ...)",
+    )
+    parser.add_argument(
+        "--lock-file",
+        metavar="FILE",
+        help="the lock file of applied migrations (default: migrations.lock)",
+    )
+    parser.add_argument(
         "--database",
         metavar="URL",
         help="a scratch database the tool may write to (never one with real data)",
@@ -68,7 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--data-url",
         metavar="URL",
-        help="read-only connection to real data: duplicate counts and table sizes",
+        help="read-only connection to real data: duplicate counts, table sizes, applied migrations",
     )
     parser.add_argument(
         "--select", action="append", metavar="CODES", help="rule codes or prefixes to run"
@@ -165,6 +175,8 @@ def run_lint(args: argparse.Namespace, stdout: Any) -> int:
         database_url=args.database,
         verbose=args.verbose,
         explain=args.explain,
+        main_branch=args.main_branch or config.get("main-branch"),
+        lock_file=args.lock_file or config.get("lock-file"),
     )
     try:
         fail_on = Severity.parse(args.fail_on or config.get("fail-on", "error"))
@@ -208,8 +220,14 @@ def run_rule_page(argv: Sequence[str], stdout: Any) -> int:
     return EXIT_CLEAN
 
 
+def run_lock(argv: Sequence[str], stdout: Any) -> int:
+    from migration_lint.integrity.command import main as lock_main
+
+    return lock_main(argv, stdout)
+
+
 # ``migration-lint NAME ...``: each takes the remaining arguments and stdout, returns the exit code.
-SUBCOMMANDS = {"rule": run_rule_page}
+SUBCOMMANDS = {"rule": run_rule_page, "lock": run_lock}
 
 
 def main(argv: Sequence[str] | None = None, stdout: Any = None) -> int:

@@ -32,6 +32,8 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "exclude": list,
     "severity": dict,
     "cache": bool,
+    "main-branch": str,
+    "lock-file": str,
 }
 
 

@@ -45,6 +45,8 @@ class Options:
     database_url: str | None = None
     verbose: bool = False
     explain: bool = False
+    main_branch: str | None = None
+    lock_file: str | None = None
 
 
 @dataclass
