@@ -28,7 +28,9 @@ def render(value: Value) -> str:
         # Positional arguments the parser bound to their names are kept once, as keywords.
         names = parameters(value.qualname)
         args = tuple(
-            a for i, a in enumerate(value.args) if not (i < len(names) and value.kwargs.get(names[i]) is a)
+            a
+            for i, a in enumerate(value.args)
+            if not (i < len(names) and value.kwargs.get(names[i]) is a)
         )
         return render_call(value.qualname, args, value.kwargs)
     if isinstance(value, Ref):
