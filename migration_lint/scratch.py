@@ -105,9 +105,11 @@ class Scratch:
                         raise UsageError(
                             f"--database: cannot create a scratch database there: {_error(exc)[0]}"
                         ) from None
+                    # pg_class, not information_schema: the latter hides tables this role may not read.
                     cursor.execute(
-                        "SELECT count(*) FROM information_schema.tables WHERE table_schema NOT IN "
-                        "('pg_catalog', 'information_schema')"
+                        "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                        "WHERE c.relkind IN ('r', 'p', 'v', 'm') AND n.nspname NOT IN "
+                        "('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%%'"
                     )
                     if cursor.fetchone()[0]:
                         raise UsageError(
