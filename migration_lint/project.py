@@ -114,8 +114,9 @@ def setup_django(settings: str, root: Path) -> None:
 
         django.setup()
     except Exception as exc:  # noqa: BLE001 - any error in the user's settings is theirs to fix
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
         raise UsageError(
-            f"cannot load Django settings {settings!r}: {type(exc).__name__}: {exc}"
+            f"cannot load Django settings {settings!r}: {type(exc).__name__}: {first}"
         ) from None
 
 

@@ -161,3 +161,15 @@ def test_explicit_file_path_in_project_mode(project: Path) -> None:
         )
     )
     assert {f["path"] for f in found} == {"shop/migrations/0002_alter_order_unique_together.py"}
+
+
+def test_zero_downtime_backend_is_not_reported_for_locks(project: Path) -> None:
+    # django-pg-zero-downtime-migrations rewrites these statements into concurrent ones itself.
+    settings = project / "shopproj" / "settings.py"
+    settings.write_text(
+        settings.read_text().replace(
+            '"django.db.backends.postgresql"', '"django_zero_downtime_migrations.backends.postgres"'
+        )
+    )
+    codes = {f["code"] for f in findings(run(project, "--no-cache", "--format", "json"))}
+    assert "ML101" not in codes and "ML102" in codes

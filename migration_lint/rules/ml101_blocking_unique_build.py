@@ -87,6 +87,19 @@ class BlockingUniqueBuild(Rule):
                 "    ]\n"
             ),
         ),
+        Example(
+            title="A OneToOneField added to an existing table",
+            history=(ORDER_INITIAL,),
+            source=migration(
+                "    operations = [\n"
+                "        migrations.AddField(\n"
+                '            "order",\n'
+                '            "invoice",\n'
+                '            models.OneToOneField(null=True, on_delete=models.SET_NULL, to="shop.order"),\n'
+                "        ),\n"
+                "    ]\n"
+            ),
+        ),
     )
     accepted = (
         Example(
