@@ -219,8 +219,8 @@ def run(options: Options) -> Result:
     if key is not None:
         hit = runcache.load(root, key)  # type: ignore[arg-type]
         if hit is not None:
-            found, checked, notes = hit
-            return Result(list(found), registry(), checked, list(notes))  # type: ignore[arg-type]
+            found, checked, cached_notes = hit
+            return Result(list(found), registry(), checked, list(cached_notes))  # type: ignore[arg-type]
     cache = FactsCache(root if options.use_cache else None)
     all_facts = load_facts(read, cache)
     cache.save()

@@ -198,11 +198,11 @@ def _no_python() -> Iterator[None]:
     from django.db.migrations.operations.special import RunPython
 
     original = RunPython.database_forwards
-    RunPython.database_forwards = lambda *args, **kwargs: None  # type: ignore[method-assign]
+    RunPython.database_forwards = lambda *args, **kwargs: None
     try:
         yield
     finally:
-        RunPython.database_forwards = original  # type: ignore[method-assign]
+        RunPython.database_forwards = original
 
 
 def _error(exc: BaseException) -> tuple[str, bool]:

@@ -111,7 +111,7 @@ def load(root: Path, key: bytes) -> tuple[list[object], int, list[str]] | None:
         return None
     if not (isinstance(stored, tuple) and len(stored) == 2 and stored[0] == key):
         return None
-    return stored[1]  # type: ignore[no-any-return]
+    return stored[1]
 
 
 def save(root: Path, key: bytes, value: tuple[list[object], int, list[str]]) -> None:

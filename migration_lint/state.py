@@ -39,7 +39,8 @@ def _text(value: Value) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _names(value: Value) -> tuple[str, ...]:
+def names(value: Value) -> tuple[str, ...]:
+    """The strings of a list or tuple value (``fields=[...]``); none for any other value."""
     if isinstance(value, tuple):
         return tuple(v for v in value if isinstance(v, str))
     return ()
@@ -98,7 +99,7 @@ def _constraint(value: Value) -> UniqueSet | None:
         return None
     nulls_distinct = value.kwargs.get("nulls_distinct")
     return UniqueSet(
-        fields=_names(value.kwargs.get("fields")),
+        fields=names(value.kwargs.get("fields")),
         origin="constraint",
         name=_text(value.kwargs.get("name")),
         condition=value.kwargs.get("condition") is not None,
@@ -112,7 +113,7 @@ def _index(value: Value) -> IndexState | None:
         return None
     return IndexState(
         name=_text(value.kwargs.get("name")),
-        fields=tuple(f.lstrip("-") for f in _names(value.kwargs.get("fields"))),
+        fields=tuple(f.lstrip("-") for f in names(value.kwargs.get("fields"))),
         condition=value.kwargs.get("condition") is not None,
         expressions=bool(value.args),
     )
@@ -123,8 +124,8 @@ def together_sets(value: Value) -> tuple[tuple[str, ...], ...]:
     if not isinstance(value, tuple) or not value:
         return ()
     if all(isinstance(v, str) for v in value):
-        return (_names(value),)
-    return tuple(_names(v) for v in value if isinstance(v, tuple))
+        return (names(value),)
+    return tuple(names(v) for v in value if isinstance(v, tuple))
 
 
 class Replayer:

@@ -56,7 +56,8 @@ def lint_files(
 def _replace(options: Options, key: str, value: object) -> Options:
     from dataclasses import replace
 
-    return replace(options, **{key: value})
+    change: dict[str, Any] = {key: value}  # the option's type is the caller's business
+    return replace(options, **change)
 
 
 def lint_example(root: Path, example: Example, select: tuple[str, ...] = ("ML",)) -> list[Finding]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
+from typing import cast
 
 from migration_lint.context import MigrationContext
 from migration_lint.facts import Call, FieldState, ModelKey, ModelState, Operation, Value
 from migration_lint.sql import SqlStatement, parse_sql
-from migration_lint.state import field_state, together_sets
+from migration_lint.state import field_state, names, together_sets
 
 _M = "django.db.migrations."
 _PG = "django.contrib.postgres.operations."
@@ -298,9 +299,7 @@ class _Collector:
         index = op.kwargs.get("index")
         if model is None or not isinstance(index, Call):
             return
-        fields = tuple(
-            f.lstrip("-") for f in index.kwargs.get("fields") or () if isinstance(f, str)
-        )  # type: ignore[union-attr]
+        fields = tuple(f.lstrip("-") for f in names(index.kwargs.get("fields")))
         name = index.kwargs.get("name")
         yield self._build(
             op,
@@ -374,7 +373,7 @@ def builds(ctx: MigrationContext) -> list[Build]:
     cached = ctx.memo.get("builds")
     if cached is None:
         cached = ctx.memo["builds"] = _Collector(ctx).collect()
-    return cached  # type: ignore[no-any-return]
+    return cast("list[Build]", cached)
 
 
 def postgres_locks_apply(ctx: MigrationContext) -> bool:
@@ -405,4 +404,4 @@ def sql_steps(ctx: MigrationContext) -> list[SqlStep]:
             if op.qualname == _M + "RunSQL"
             for statement in statements(op)
         ]
-    return cached  # type: ignore[no-any-return]
+    return cast("list[SqlStep]", cached)

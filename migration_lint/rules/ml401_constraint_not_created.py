@@ -11,6 +11,7 @@ from migration_lint.findings import Finding, FixStep, Severity
 from migration_lint.rules._portability import Case, cases
 from migration_lint.rules._shop import ORDER_INITIAL, migration
 from migration_lint.rules.base import Example, Rule
+from migration_lint.state import names
 
 
 def _add(constraint: str) -> str:
@@ -129,7 +130,7 @@ class ConstraintNotCreated(Rule):
             yield self.finding(
                 ctx,
                 case.top,
-                f"{name or 'the UniqueConstraint'}: with {options}, {consequence}{proof}; "
+                f"{name or 'the UniqueConstraint'!s}: with {options}, {consequence}{proof}; "
                 f"duplicates will be accepted there",
                 help=f"use a form {case.vendor} creates (fix plan); Django only warns with `check --database` ({checks or 'no check'})",
                 fix=_plan(case),
@@ -144,13 +145,14 @@ def _plan(case: Case) -> tuple[FixStep, ...]:
     options = {i.option for i in case.ignored}
     steps: list[FixStep] = []
     if "include" in options:
-        fields = call.kwargs.get("fields") or ()
-        include = call.kwargs.get("include") or ()
+        fields = call.kwargs.get("fields")
+        include = call.kwargs.get("include")
+        covered = (fields if isinstance(fields, tuple) else ()) + (
+            include if isinstance(include, tuple) else ()
+        )
         covering = Call(
-            "django.db.models.Index",
-            (),
-            {"fields": tuple(fields) + tuple(include), "name": f"{name[:26]}_cov"},
-        )  # type: ignore[operator]
+            "django.db.models.Index", (), {"fields": covered, "name": f"{name[:26]}_cov"}
+        )
         steps.append(
             FixStep(
                 title="A plain unique constraint plus a covering index",
@@ -159,8 +161,9 @@ def _plan(case: Case) -> tuple[FixStep, ...]:
             )
         )
     if "nulls_distinct" in options:
-        fields = [f for f in call.kwargs.get("fields") or () if isinstance(f, str)]  # type: ignore[union-attr]
-        expressions = ", ".join(f'Coalesce("{f}", Value(""))' for f in fields)
+        expressions = ", ".join(
+            f'Coalesce("{f}", Value(""))' for f in names(call.kwargs.get("fields"))
+        )
         steps.append(
             FixStep(
                 title="Treat NULLs as equal with an expression constraint",

@@ -91,7 +91,7 @@ class IndexOptionDropped(Rule):
             yield self.finding(
                 ctx,
                 case.top,
-                f"{name}: {reason} ({options} ignored)",
+                f"{name!s}: {reason} ({options} ignored)",
                 help=f"accept it on {case.vendor} (# noqa: ML402) or declare an index every target builds alike",
                 fix=(
                     FixStep(

@@ -141,13 +141,13 @@ class Migration(migrations.Migration):
         for rendered in migration.operations if migration else ():
             if rendered.error and not rendered.offline and rendered.index not in reported:
                 reported.add(rendered.index)
-                top = (
+                failed = (
                     ctx.migration.operations[rendered.index]
                     if rendered.index < len(ctx.migration.operations)
                     else None
                 )
                 yield self._finding(
-                    ctx, top, f"applying it on SQLite fails: {rendered.error}", target="sqlite"
+                    ctx, failed, f"applying it on SQLite fails: {rendered.error}", target="sqlite"
                 )
 
     def _finding(
