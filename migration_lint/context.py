@@ -58,14 +58,14 @@ class MigrationContext:
 
     def created_here(self, key: ModelKey) -> bool:
         """True when an operation of this migration creates the model's table."""
-        app, name = key
-        if app != self.migration.app_label:
-            return False
-        for op in self.migration.all_operations():
-            created = op.kwargs.get("name")
-            if op.name == "CreateModel" and isinstance(created, str) and created.lower() == name:
-                return True
-        return False
+        created = self.memo.get("created_here")
+        if created is None:
+            created = self.memo["created_here"] = frozenset(
+                (self.migration.app_label, name.lower())
+                for op in self.migration.all_operations()
+                if op.name == "CreateModel" and isinstance(name := op.kwargs.get("name"), str)
+            )
+        return key in created  # type: ignore[operator]
 
     def operation_models(self, op: Operation) -> Mapping[ModelKey, ModelState]:
         """Models right before the top-level operation ``op`` (or the one containing it)."""

@@ -40,6 +40,10 @@ class _Source:
     def __init__(self, data: bytes) -> None:
         # ast's offsets count UTF-8 bytes of the decoded text, whatever the file's encoding: a
         # latin-1 file (with its coding cookie) is re-encoded so that the offsets line up.
+        if not any(b"coding" in line for line in data[:512].split(b"\n", 2)[:2]):
+            # No cookie, so UTF-8 (the usual case, and a quick one): only a BOM is not text.
+            self.lines = data.removeprefix(b"\xef\xbb\xbf").splitlines(keepends=True)
+            return
         try:
             encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
             data = data.decode(encoding).encode("utf-8")
@@ -295,7 +299,10 @@ def _unreadable(data: bytes) -> ParseError | None:
     Python's own errors for these point at the wrong place or nowhere (a null byte has no line).
     """
     try:
-        encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+        if any(b"coding" in line for line in data[:512].split(b"\n", 2)[:2]):
+            encoding = tokenize.detect_encoding(io.BytesIO(data).readline)[0]
+        else:
+            encoding = "utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"
     except SyntaxError as exc:
         # Raised when the first two lines are not UTF-8 (the cookie could be there) too.
         if "invalid or missing encoding declaration" not in str(exc):
@@ -350,7 +357,10 @@ def _facts(path: str, data: bytes, app_label: str, name: str, module_name: str) 
             functions[node.name] = source.text(node)
     # A module-level list changed after its assignment (``OPS.append(...)``, ``OPS += ...``,
     # in a loop or an ``if``) is not what its literal says: leave it to be dynamic.
-    module_mutated = _mutated(module.body)
+    # Walking every node is the costliest part of reading a file; a file without any token
+    # that can change a list in place cannot hold such a change.
+    may_mutate = _MAY_MUTATE.search(data) is not None
+    module_mutated = _mutated(module.body) if may_mutate else set()
     for mutated in module_mutated:
         module_values.pop(mutated, None)
     evaluator = _Evaluator(source, imports, module_values, frozenset(functions))
@@ -364,7 +374,8 @@ def _facts(path: str, data: bytes, app_label: str, name: str, module_name: str) 
             attrs[target] = value
     # ``operations.append(...)`` in the class body (under an ``if``, say), ``operations += ...``,
     # or ``Migration.operations.extend(...)`` after the class.
-    reassigned.update(_mutated(klass.body))
+    if may_mutate:
+        reassigned.update(_mutated(klass.body))
     reassigned.update(
         name.partition(".")[2] for name in module_mutated if name.startswith("Migration.")
     )
@@ -423,6 +434,13 @@ def _dotted(node: ast.expr) -> str | None:
     if not isinstance(node, ast.Name):
         return None
     return ".".join([node.id, *reversed(parts)])
+
+
+_MAY_MUTATE = re.compile(
+    rb"[-+*/%@&|^<>]=|\bdel\b|\]\s*=(?!=)|\.\s*[A-Za-z_]\w*\s*=(?!=)|\.\s*(?:"
+    + b"|".join(name.encode() for name in sorted(_MUTATORS))
+    + rb")\s*\("
+)
 
 
 def _mutated(statements: Iterable[ast.stmt]) -> set[str]:
