@@ -6,12 +6,17 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from migration_lint.analysis.lookups import Judged, ModelIndex, judged_calls
-from migration_lint.appcode import CallSite, is_migration_path, load
 from migration_lint.context import LintContext
 from migration_lint.findings import Finding, FixStep, Severity
-from migration_lint.lookup_plans import lookup_plan
+
+if TYPE_CHECKING:
+    from migration_lint.analysis.lookups import Judged, ModelIndex
+    from migration_lint.appcode import CallSite
+
+# The scanner needs libcst, whose import alone takes about 0.3 s: it is imported when a
+# get_or_create rule runs, not when the rules are registered (pre-commit starts fast).
 
 _TOUCHING = ("name", "model_name", "old_name", "new_name")
 
@@ -49,8 +54,15 @@ def _only_migrations_given(ctx: LintContext) -> bool:
     if options is None or not options.paths:
         return False
     return all(
-        Path(p).suffix == ".py" and is_migration_path(Path(p).resolve()) for p in options.paths
+        Path(p).suffix == ".py" and _appcode().is_migration_path(Path(p).resolve())
+        for p in options.paths
     )
+
+
+def _appcode() -> Any:
+    from migration_lint import appcode
+
+    return appcode
 
 
 def reported(ctx: LintContext, site: CallSite) -> bool:
@@ -88,13 +100,15 @@ def suppressed(site: CallSite, code: str) -> bool:
 
 
 def calls(ctx: LintContext, code: str) -> Iterator[Judged]:
+    from migration_lint.analysis.lookups import judged_calls
+
     for judged in judged_calls(ctx):
         if reported(ctx, judged.site) and not suppressed(judged.site, code):
             yield judged
 
 
 def index_for(ctx: LintContext, site: CallSite) -> ModelIndex:
-    scan = load(ctx)
+    scan = _appcode().load(ctx)
     index = scan.migration_indexes.get(site.migration) if site.migration else scan.index
     assert index is not None
     return index
@@ -157,6 +171,8 @@ def plan(ctx: LintContext, site: CallSite) -> tuple[FixStep, ...]:
         (state := model.field(f)) is not None and state.null and f in site.none_fields
         for f in fields
     )
+    from migration_lint.lookup_plans import lookup_plan
+
     return lookup_plan(ctx.history, model, fields, ctx.vendor_names(), nulls=nulls)
 
 
