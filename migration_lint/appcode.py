@@ -959,6 +959,16 @@ def prune(data: bytes) -> bytes:
                     continue  # shares its line with something else: keep it whole
                 if not contains_needle(b"".join(lines[start - 1 : end])):
                     spans.append((start, end))
+            elif isinstance(node, ast.ClassDef) and node.name == "Migration":
+                # A migration's operations list is most of its file and holds no call to
+                # resolve; RunPython refers to module-level functions, kept above.
+                for stmt in node.body:
+                    end = stmt.end_lineno or stmt.lineno
+                    before = lines[stmt.lineno - 1][: stmt.col_offset]
+                    after = lines[end - 1][stmt.end_col_offset or 0 :].strip()
+                    alone = not before.strip() and (not after or after.startswith(b"#"))
+                    if alone and not contains_needle(b"".join(lines[stmt.lineno - 1 : end])):
+                        spans.append((stmt.lineno, end))
             elif isinstance(node, ast.ClassDef):
                 visit(node.body)
 
