@@ -173,3 +173,13 @@ def test_zero_downtime_backend_is_not_reported_for_locks(project: Path) -> None:
     )
     codes = {f["code"] for f in findings(run(project, "--no-cache", "--format", "json"))}
     assert "ML101" not in codes and "ML102" in codes
+
+
+def test_mysql_renders_offline_models_with_foreign_keys(project: Path) -> None:
+    # MySQL's editor asks the live table for its storage engine before indexing a field.
+    result = run(
+        project, "invoices", "--no-cache", "--explain", "--target", "mariadb", "--select", "ML9"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "CREATE TABLE `invoices_invoice`" in result.stdout
+    assert "!!" not in result.stdout
