@@ -345,48 +345,98 @@ def sqlmigrate_all(plan: list, alias: str, label: str) -> dict:
     return outputs
 
 
-def migrate_all(alias: str) -> tuple[dict, str | None]:
-    """Apply every migration to ``alias``; the statements its schema editor ran, per migration."""
-    from django.db import connections
+def migrate_all() -> dict:
+    """Apply every migration to the default database (run in a process of its own whose
+    default database is the vendor's): the statements its schema editor ran, per migration.
+    Statements run from inside RunPython code are only counted: neither sqlmigrate nor
+    ``render`` runs user code."""
+    from django.db import connection
     from django.db.backends.base.schema import BaseDatabaseSchemaEditor
     from django.db.migrations.executor import MigrationExecutor
+    from django.db.migrations.operations.special import RunPython
 
-    current: list[tuple[str, str]] = []
-    executed: dict[tuple[str, str], list[str]] = {}
+    current: list[str] = []
+    executed: dict[str, list[str]] = {}
+    from_python: Counter[str] = Counter()
+    in_python: list[bool] = [False]
 
     def progress(action: str, migration: Any = None, fake: bool = False) -> None:
         if action == "apply_start":
-            current[:] = [(migration.app_label, migration.name)]
+            current[:] = [f"{migration.app_label}.{migration.name}"]
             executed[current[0]] = []
 
-    original = BaseDatabaseSchemaEditor.execute
+    original_execute = BaseDatabaseSchemaEditor.execute
+    original_python = RunPython.database_forwards
 
     def execute(self: Any, sql: Any, params: Any = ()) -> Any:
-        if current and self.connection.alias == alias:
+        if current and in_python[0]:
+            from_python[current[0]] += 1
+        elif current:
             text = str(sql)
             if params:
                 text = text % tuple(self.quote_value(p) for p in params)
             executed[current[0]].append(text + ";")
-        return original(self, sql, params)
+        return original_execute(self, sql, params)
+
+    def run_python(self: Any, *args: Any, **kwargs: Any) -> Any:
+        in_python[0] = True
+        try:
+            return original_python(self, *args, **kwargs)
+        finally:
+            in_python[0] = False
 
     BaseDatabaseSchemaEditor.execute = execute  # type: ignore[method-assign]
-    # Data migrations that query through the default alias must see this database.
-    saved = connections["default"]
-    connections["default"] = connections[alias]
+    RunPython.database_forwards = run_python  # type: ignore[method-assign]
     stopped = None
     try:
-        executor = MigrationExecutor(connections[alias], progress)
+        executor = MigrationExecutor(connection, progress)
         executor.migrate(executor.loader.graph.leaf_nodes())
     except Exception as exc:  # noqa: BLE001 - where it stopped is reported
-        stopped = (
-            f"{current[0][0]}.{current[0][1]}: {first_line(exc)}" if current else first_line(exc)
-        )
+        stopped = f"{current[0]}: {first_line(exc)}" if current else first_line(exc)
         if current:
             executed.pop(current[0], None)
     finally:
-        BaseDatabaseSchemaEditor.execute = original  # type: ignore[method-assign]
-        connections["default"] = saved
-    return {key: ("\n".join(sql), None) for key, sql in executed.items()}, stopped
+        BaseDatabaseSchemaEditor.execute = original_execute  # type: ignore[method-assign]
+        RunPython.database_forwards = original_python  # type: ignore[method-assign]
+    return {
+        "executed": {key: "\n".join(sql) for key, sql in executed.items()},
+        "stopped": stopped,
+        "from_python": dict(from_python),
+    }
+
+
+def migrate_worker(config_path: str, vendor: str) -> int:
+    cfg = json.loads(Path(config_path).read_text(encoding="utf-8"))
+    sys.path[:0] = cfg["paths"]
+    os.environ["DJANGO_SETTINGS_MODULE"] = f"{cfg['settings']}_{vendor}"
+    import django
+
+    django.setup()
+    out = Path(cfg["out"]).with_name(f"migrate_{vendor}.json")
+    out.write_text(json.dumps(migrate_all()), encoding="utf-8")
+    return 0
+
+
+def migrate_in_process(config_path: str, cfg: dict, vendor: str) -> tuple[dict, dict]:
+    """``migrate`` in a fresh process whose default database is the vendor's (data
+    migrations and vendor checks in real projects look at the default database)."""
+    out = Path(cfg["out"]).with_name(f"migrate_{vendor}.json")
+    with Timer() as timer:
+        done = subprocess.run(
+            [sys.executable, __file__, "--migrate-worker", config_path, vendor], check=False
+        )
+    if done.returncode != 0 or not out.exists():
+        info = {"wall_s": timer.wall, "stopped": f"migrate process exit code {done.returncode}"}
+        return {}, info
+    data = json.loads(out.read_text(encoding="utf-8"))
+    executed = {tuple(key.split(".", 1)): (text, None) for key, text in data["executed"].items()}
+    info = {
+        "wall_s": timer.wall,
+        "stopped": data["stopped"],
+        "from_python": sum(data["from_python"].values()),
+        "from_python_migrations": len(data["from_python"]),
+    }
+    return executed, info
 
 
 def state_costs(loader: Any, plan: list) -> dict:
@@ -496,12 +546,11 @@ def worker(config_path: str) -> int:
             )
         if cfg["migrate"]:
             # Last: the database is no longer empty afterwards.
-            with Timer() as timer:
-                executed, stopped = migrate_all(alias)
-            row["migrate"] = {"wall_s": timer.wall, "cpu_s": timer.cpu, "stopped": stopped}
+            executed, row["migrate"] = migrate_in_process(config_path, cfg, vendor)
+            stopped = row["migrate"]["stopped"]
             log(
-                f"  [{label}] migrate, {vendor}: {timer.wall:.2f}s"
-                + (f", {stopped}" if stopped else "")
+                f"  [{label}] migrate, {vendor}: {row['migrate']['wall_s']:.2f}s"
+                + (f", stopped at {stopped}" if stopped else "")
             )
             row["vs_migrate"] = compare(loader, plan, rendering, vendor, executed, "migrate")
             row["sqlmigrate_vs_migrate"] = dict(
@@ -622,6 +671,13 @@ def measure(python: str, work: Path, label: str, base: str, paths: list[Path], a
         shim = MYSQL_SHIM if "mysql" in databases else ""
         wrapper = WRAPPER_SETTINGS.format(mysql_shim=shim, base=base, databases=databases)
         (work / "render_sql_settings.py").write_text(wrapper, encoding="utf-8")
+        for vendor in args.vendors:
+            # For migrate: the vendor's database as the default one.
+            (work / f"render_sql_settings_{vendor}.py").write_text(
+                "from render_sql_settings import *  # noqa: F403\n\n"
+                f"DATABASES = {{'default': DATABASES[{ALIASES[vendor]!r}]}}  # noqa: F405\n",
+                encoding="utf-8",
+            )
         cfg = {
             "label": label,
             "settings": "render_sql_settings",
@@ -664,10 +720,15 @@ def real_venv(which: str, venv: Path) -> str:
     ]
     log(f"[real] pip install {' '.join(requirements)}")
     started = time.perf_counter()
-    subprocess.run(
+    done = subprocess.run(
         [str(python), "-m", "pip", "install", "-q", "--disable-pip-version-check", *requirements],
-        check=True,
+        capture_output=True,
+        text=True,
+        check=False,
     )
+    if done.returncode != 0:
+        log(done.stdout + done.stderr)
+        raise SystemExit(f"pip install failed with exit code {done.returncode}")
     log(f"[real] installed in {time.perf_counter() - started:.0f}s")
     return str(python)
 
@@ -782,6 +843,11 @@ def report(results: list[dict], show: int) -> None:
                 m = row["migrate"]
                 stopped = f" (migrate stopped at {m['stopped']})" if m["stopped"] else ""
                 print(f"  {vendor}: ours vs migrate:    {_fidelity(row['vs_migrate'])}{stopped}")
+                if m.get("from_python"):
+                    print(
+                        f"  {vendor}: migrate also ran {m['from_python']} statements from RunPython "
+                        f"code in {m['from_python_migrations']} migrations (not compared)"
+                    )
                 other = ", ".join(
                     f"{k}={v}" for k, v in sorted(row["sqlmigrate_vs_migrate"].items())
                 )
@@ -839,9 +905,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mysql-user", default="root")
     parser.add_argument("--keep", action="store_true", help="keep the temp dir (not databases)")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--migrate-worker", nargs=2, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
         return worker(args.worker)
+    if args.migrate_worker:
+        return migrate_worker(*args.migrate_worker)
     args.vendors = [v.strip() for v in args.vendors.split(",") if v.strip()]
     unknown = set(args.vendors) - set(VENDORS)
     if unknown:
