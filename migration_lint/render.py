@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from migration_lint.render_state import CarriedState
 from migration_lint.sql import SqlStatement, parse_sql
 
 if TYPE_CHECKING:
@@ -232,43 +233,50 @@ def _error(exc: BaseException) -> tuple[str, bool]:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__, offline
 
 
+def _operations(
+    migration: Any, editor: Any, state: Any, sql: list[str], offline_vendor: bool
+) -> tuple[RenderedOperation, ...]:
+    """Apply ``migration``'s operations through ``editor`` the way ``Migration.apply`` does,
+    keeping the statements each one adds to ``sql``."""
+    rendered: list[RenderedOperation] = []
+    for index, operation in enumerate(migration.operations):
+        before = len(sql)
+        old = state.clone()
+        try:
+            # Inside the try: a state change Django cannot render (renaming a parent model)
+            # fails this operation, not the run; the state is this migration's own.
+            operation.state_forwards(migration.app_label, state)
+            operation.database_forwards(migration.app_label, editor, old, state)
+        except Exception as exc:  # noqa: BLE001 - reported per operation
+            message, offline = _error(exc)
+            rendered.append(
+                RenderedOperation(index, tuple(sql[before:]), message, offline and offline_vendor)
+            )
+            continue
+        rendered.append(RenderedOperation(index, tuple(sql[before:])))
+    return tuple(rendered)
+
+
 def _render_collect(
     graph: Any, plan: list[Key], targets: set[Key], vendor: str, version: str | None
 ) -> Iterator[RenderedMigration]:
-    from django.db.migrations.state import ProjectState
-
     conn = offline_connection(vendor, version)
-    state = ProjectState(real_apps=set())
+    carried = CarriedState()
     with _as_default(conn), _no_python():
         for key in plan:
             migration = graph.nodes[key]
             if key not in targets:
-                for operation in migration.operations:
-                    operation.state_forwards(migration.app_label, state)
+                carried.skip(migration)
                 continue
-            rendered: list[RenderedOperation] = []
+            state = carried.advance(migration)
             editor = conn.schema_editor(collect_sql=True, atomic=False)
             if vendor == "mysql":
                 editor.quote_value = _mysql_quote
             editor.deferred_sql = []
-            for index, operation in enumerate(migration.operations):
-                before = len(editor.collected_sql)
-                old = state.clone()
-                operation.state_forwards(migration.app_label, state)
-                try:
-                    operation.database_forwards(migration.app_label, editor, old, state)
-                except Exception as exc:  # noqa: BLE001 - reported per operation
-                    message, offline = _error(exc)
-                    rendered.append(
-                        RenderedOperation(
-                            index, tuple(editor.collected_sql[before:]), message, offline
-                        )
-                    )
-                    continue
-                rendered.append(RenderedOperation(index, tuple(editor.collected_sql[before:])))
+            rendered = _operations(migration, editor, state, editor.collected_sql, True)
             deferred = tuple(str(sql) + ";" for sql in editor.deferred_sql)
             yield RenderedMigration(
-                key, vendor, version, bool(migration.atomic), tuple(rendered), deferred
+                key, vendor, version, bool(migration.atomic), rendered, deferred
             )
 
 
@@ -288,32 +296,19 @@ def _recording(editor: Any, recorded: list[str]) -> Any:
 
 def _render_sqlite(graph: Any, plan: list[Key], targets: set[Key]) -> Iterator[RenderedMigration]:
     """Apply every migration to an in-memory SQLite database, recording what the editor runs."""
-    from django.db.migrations.state import ProjectState
     from django.db.utils import load_backend
 
     conn = load_backend(_ENGINES["sqlite"]).DatabaseWrapper(_settings("sqlite"), "default")
-    state = ProjectState(real_apps=set())
+    carried = CarriedState()
     try:
         with _as_default(conn), _no_python():
             for key in plan:
                 migration = graph.nodes[key]
+                state = carried.advance(migration)
                 recorded: list[str] = []
-                rendered: list[RenderedOperation] = []
                 with conn.schema_editor(atomic=migration.atomic) as editor:
                     editor.execute = _recording(editor, recorded)
-                    for index, operation in enumerate(migration.operations):
-                        before = len(recorded)
-                        old = state.clone()
-                        operation.state_forwards(migration.app_label, state)
-                        try:
-                            operation.database_forwards(migration.app_label, editor, old, state)
-                        except Exception as exc:  # noqa: BLE001 - a crash on SQLite is a finding
-                            message, _ = _error(exc)
-                            rendered.append(
-                                RenderedOperation(index, tuple(recorded[before:]), message)
-                            )
-                            continue
-                        rendered.append(RenderedOperation(index, tuple(recorded[before:])))
+                    rendered = _operations(migration, editor, state, recorded, False)
                     done = len(recorded)
                 # Deferred statements ran when the editor closed.
                 if key in targets:
@@ -322,7 +317,7 @@ def _render_sqlite(graph: Any, plan: list[Key], targets: set[Key]) -> Iterator[R
                         "sqlite",
                         None,
                         bool(migration.atomic),
-                        tuple(rendered),
+                        rendered,
                         tuple(recorded[done:]),
                     )
     finally:
@@ -335,19 +330,20 @@ def render(loader: Any, targets: set[Key], vendors: Mapping[str, str | None]) ->
     graph = loader.graph
     plan = plan_of(graph)
     for vendor, version in vendors.items():
+        if vendor == "sqlite":
+            produced = _render_sqlite(graph, plan, targets)
+        else:
+            produced = _render_collect(graph, plan, targets, vendor, version)
         try:
-            if vendor == "sqlite":
-                produced = list(_render_sqlite(graph, plan, targets))
-            else:
-                produced = list(_render_collect(graph, plan, targets, vendor, version))
+            for migration in produced:
+                result.migrations[(migration.key, vendor)] = migration
         except ImportError as exc:
             extra = "postgres" if vendor == "postgresql" else "mysql"
             result.unavailable[vendor] = (
                 f"the {vendor} driver is not installed ({exc.name}): pip install 'migration-lint[{extra}]'"
             )
-            continue
-        for migration in produced:
-            result.migrations[(migration.key, vendor)] = migration
+        except Exception as exc:  # noqa: BLE001 - a finding (ML904), never a traceback
+            result.unavailable[vendor] = f"rendering stopped: {_error(exc)[0]}"
     return result
 
 

@@ -167,16 +167,17 @@ def apply(
     Applying stops at the first operation that fails (the database is then not where the next
     migration expects it); that migration is yielded with the error on the operation.
     """
-    from django.db.migrations.state import ProjectState
+    from migration_lint.render_state import CarriedState
 
     scratch = Scratch(url)
     conn = scratch.open()
-    state = ProjectState(real_apps=set())
+    carried = CarriedState()
     graph = loader.graph
     try:
         with _as_default(conn), _no_python():
             for key in plan_of(graph):
                 migration = graph.nodes[key]
+                state = carried.advance(migration)
                 result = _apply_one(conn, scratch.vendor, migration, state)
                 if key in targets or result[0].failed:
                     yield result
