@@ -30,7 +30,8 @@ class SqlNotRendered(Rule):
     database (what `sqlmigrate` prints): SQLite by applying the migrations to an in-memory
     database, PostgreSQL and MySQL without a server. A few operations read the live schema to
     render (removing `unique_together`, dropping `unique` or `db_index`, removing foreign keys:
-    Django looks the constraint names up), and a missing database driver stops a vendor
+    Django looks the constraint names up), an operation can make Django raise while rendering
+    (a field default that queries the database), and a missing database driver stops a vendor
     altogether. Each is reported here, once per operation and database.
 
     ## Why is this bad?
@@ -136,15 +137,23 @@ class Migration(migrations.Migration):
                 continue
             migration = rendering.get(ctx.migration.key, vendor)
             for rendered in migration.operations if migration else ():
-                if not rendered.offline or rendered.index >= len(ctx.migration.operations):
+                # A failure on SQLite is a real apply failing: ML403 reports it.
+                failed = rendered.offline or (rendered.error and vendor != "sqlite")
+                if not failed or rendered.index >= len(ctx.migration.operations):
                     continue
                 op = ctx.migration.operations[rendered.index]
+                why = (
+                    "Django reads the live schema (constraint names) to build its SQL"
+                    if rendered.offline
+                    else f"Django raised {rendered.error}"
+                )
                 yield self.finding(
                     ctx,
                     op,
-                    f"{op.name} could not be rendered for {vendor} without a database: Django reads "
-                    "the live schema (constraint names) to build its SQL, so SQL checks skip it",
+                    f"{op.name} could not be rendered for {vendor} without a database: {why}, "
+                    "so SQL checks skip it",
                     help=f"read it with `manage.py sqlmigrate {ctx.migration.app_label} {ctx.migration.name}` "
-                    f"against a {vendor} database that has the earlier migrations",
+                    f"against a {vendor} database that has the earlier migrations, or lint with "
+                    "`--database URL`",
                     target=vendor,
                 )
