@@ -89,8 +89,45 @@ class Migration(migrations.Migration):
     operations = [migrations.AlterField("order", "reference", models.CharField(max_length=32))]
 """,
         ),
+        Example(
+            title="A field default that fails outside the application (PostgreSQL)",
+            project=True,
+            targets=("postgresql",),
+            history=(_INITIAL,),
+            source="""\
+from django.db import migrations, models
+
+
+def next_code():
+    raise LookupError("the code counter is read from the running application")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [migrations.AddField("order", "code", models.CharField(max_length=8, default=next_code))]
+""",
+            line=10,
+        ),
     )
     accepted = (
+        Example(
+            title="A callable default that needs nothing from the application renders",
+            project=True,
+            targets=("postgresql",),
+            history=(_INITIAL,),
+            source="""\
+from django.db import migrations, models
+
+
+def next_code():
+    return "A0000000"
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [migrations.AddField("order", "code", models.CharField(max_length=8, default=next_code))]
+""",
+        ),
         Example(
             title="On SQLite the migrations are really applied, so it renders",
             project=True,
