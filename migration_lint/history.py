@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from migration_lint.facts import Dependency, MigrationFacts, ModelKey, ModelState, Operation
@@ -182,23 +182,96 @@ def _cycle_through(member: Key, parents: Mapping[Key, list[Key]], among: set[Key
     return []
 
 
-def replay(history: History, targets: set[Key]) -> dict[Key, MigrationState]:
-    """Carry the models forward over the whole graph once, keeping snapshots for ``targets``."""
+class _Overlay(Mapping[ModelKey, ModelState]):
+    """``base`` with some models changed (None: deleted): a step's view of the models,
+    without copying every model of the project for every operation."""
+
+    __slots__ = ("base", "changes")
+
+    def __init__(
+        self, base: Mapping[ModelKey, ModelState], changes: dict[ModelKey, ModelState | None]
+    ) -> None:
+        self.base = base
+        self.changes = changes
+
+    def __getitem__(self, key: ModelKey) -> ModelState:
+        if key in self.changes:
+            found = self.changes[key]
+            if found is None:
+                raise KeyError(key)
+            return found
+        return self.base[key]
+
+    def __iter__(self) -> Iterator[ModelKey]:
+        changes = self.changes
+        for key in self.base:
+            if key not in changes or changes[key] is not None:
+                yield key
+        for key, found in changes.items():
+            if found is not None and key not in self.base:
+                yield key
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class _Recording(MutableMapping[ModelKey, ModelState]):
+    """The carried models, recording what a migration's operations change."""
+
+    __slots__ = ("changes", "models")
+
+    def __init__(self, models: Models) -> None:
+        self.models = models
+        self.changes: dict[ModelKey, ModelState | None] = {}
+
+    def __getitem__(self, key: ModelKey) -> ModelState:
+        return self.models[key]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.models
+
+    def __setitem__(self, key: ModelKey, value: ModelState) -> None:
+        self.models[key] = value
+        self.changes[key] = value
+
+    def __delitem__(self, key: ModelKey) -> None:
+        del self.models[key]
+        self.changes[key] = None
+
+    def __iter__(self) -> Iterator[ModelKey]:
+        return iter(self.models)
+
+    def __len__(self) -> int:
+        return len(self.models)
+
+    def items(self):  # type: ignore[no-untyped-def, override]
+        return self.models.items()
+
+
+def replay(
+    history: History, targets: set[Key], end: Models | None = None
+) -> dict[Key, MigrationState]:
+    """Carry the models forward over the whole graph once, keeping snapshots for ``targets``;
+    ``end``, when given, receives the models at the end of the history."""
     models: Models = {}
     states: dict[Key, MigrationState] = {}
     for key in history.order:
         facts = history.migrations[key]
-        replayer = Replayer(models, *key)
         if key not in targets:
+            replayer = Replayer(models, *key)
             for op in facts.operations:
                 replayer.apply(op)
             continue
         before = dict(models)
+        recording = _Recording(models)
+        replayer = Replayer(recording, *key)  # type: ignore[arg-type]
         steps: list[OperationStep] = []
         for op in facts.operations:
-            # A snapshot, not a ChainMap over ``before``: a model deleted or renamed by an
-            # earlier operation must disappear from the later steps' view.
-            steps.append(OperationStep(op, dict(models) if steps else before))
+            # A model deleted or renamed by an earlier operation disappears from later views.
+            view = _Overlay(before, dict(recording.changes)) if recording.changes else before
+            steps.append(OperationStep(op, view))
             replayer.apply(op)
         states[key] = MigrationState(before, tuple(steps))
+    if end is not None:
+        end.update(models)
     return states

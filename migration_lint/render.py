@@ -13,6 +13,7 @@ rendered in ONE pass over the plan per vendor with the project state carried for
 from __future__ import annotations
 
 import contextlib
+import gc
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -352,17 +353,36 @@ def for_run(lint: LintContext) -> Rendering | None:
     if lint.project is None or lint.project.graph_error is not None:
         return None
     if "rendering" not in lint.memo:
-        targets = {t.key for t in lint.targets if t.parse_error is None}
-        vendors = {name: version for name, version in lint.vendors}
-        rendering = render(lint.project.loader, targets, vendors)
-        url = lint.options.database_url if lint.options else None
-        if url:
-            from migration_lint import scratch
-
-            # The exact SQL from a real server replaces the offline rendering for its vendor.
-            for migration, locks in scratch.apply(lint.project.loader, targets, url):
-                rendering.migrations[(migration.key, migration.vendor)] = migration
-                rendering.locks[migration.key] = locks
-                rendering.applied_on = migration.vendor
-        lint.memo["rendering"] = rendering
+        with _collecting():
+            lint.memo["rendering"] = _rendering(lint)
     return lint.memo["rendering"]  # type: ignore[return-value]
+
+
+@contextlib.contextmanager
+def _collecting() -> Iterator[None]:
+    """Django's rendered models are full of reference cycles (class, options, fields): the
+    cyclic collector, which the lint run turns off, must run while they are made and dropped."""
+    enabled = gc.isenabled()
+    gc.enable()
+    try:
+        yield
+    finally:
+        if not enabled:
+            gc.disable()
+
+
+def _rendering(lint: LintContext) -> Rendering:
+    assert lint.project is not None
+    targets = {t.key for t in lint.targets if t.parse_error is None}
+    vendors = {name: version for name, version in lint.vendors}
+    rendering = render(lint.project.loader, targets, vendors)
+    url = lint.options.database_url if lint.options else None
+    if url:
+        from migration_lint import scratch
+
+        # The exact SQL from a real server replaces the offline rendering for its vendor.
+        for migration, locks in scratch.apply(lint.project.loader, targets, url):
+            rendering.migrations[(migration.key, migration.vendor)] = migration
+            rendering.locks[migration.key] = locks
+            rendering.applied_on = migration.vendor
+    return rendering

@@ -36,7 +36,7 @@ from migration_lint.state import Models, Replayer
 
 if TYPE_CHECKING:
     from migration_lint.context import LintContext
-    from migration_lint.history import History
+    from migration_lint.history import History, MigrationState
 
 _M = "django.db.migrations."
 
@@ -363,21 +363,29 @@ def _record(value: Value, key: ModelKey, details: dict[tuple[ModelKey, str], _De
 
 
 def source_indexes(
-    history: History, keys: Iterable[tuple[str, str]] = ()
+    history: History,
+    keys: Iterable[tuple[str, str]] = (),
+    replayed: tuple[Mapping[tuple[str, str], MigrationState], Models] | None = None,
 ) -> tuple[ModelIndex, dict[tuple[str, str], ModelIndex]]:
-    """The state at the end of the history, and right before each migration in ``keys``."""
+    """The state at the end of the history, and right before each migration in ``keys``.
+
+    ``replayed``: the run's own replay (states before its targets, models at the end), reused
+    instead of replaying the history again when it covers ``keys``."""
     wanted = set(keys)
-    models: Models = {}
+    reuse = replayed is not None and wanted <= set(replayed[0])
+    models: Models = dict(replayed[1]) if reuse and replayed else {}
     details: dict[tuple[ModelKey, str], _Detail] = {}
     bases: dict[ModelKey, tuple[ModelKey, ...]] = {}
     at: dict[tuple[str, str], ModelIndex] = {}
     for key in history.order:
         facts = history.migrations[key]
         if key in wanted:
-            at[key] = ModelIndex(dict(models), dict(details), dict(bases))
-        replayer = Replayer(models, *key)
+            before = replayed[0][key].before if reuse and replayed else dict(models)
+            at[key] = ModelIndex(before, dict(details), dict(bases))
+        replayer = None if reuse else Replayer(models, *key)
         for op in facts.operations:
-            replayer.apply(op)
+            if replayer is not None:
+                replayer.apply(op)
             _collect(op, key[0], details, bases)
     return ModelIndex(models, details, bases), at
 
@@ -789,7 +797,9 @@ def resolve_calls(ctx: LintContext, raw: RawScan) -> AppCodeScan:
     from migration_lint.lint import display_path
 
     end = project_index(ctx)
-    source_end, at = source_indexes(ctx.history, raw.migration_scans)
+    end_models = ctx.memo.get("models_at_end")
+    replayed = (ctx.states, end_models) if isinstance(end_models, dict) else None
+    source_end, at = source_indexes(ctx.history, raw.migration_scans, replayed)
     if end is None:
         end = source_end
     resolver = _Resolver(ctx, raw)
