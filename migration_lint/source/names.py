@@ -34,6 +34,17 @@ _CANONICAL_PREFIXES = (
 
 
 def canonical(qualname: str) -> str:
+    # The same few dozen names come up thousands of times in a project.
+    found = _CANONICAL.get(qualname)
+    if found is None:
+        found = _CANONICAL[qualname] = _canonical(qualname)
+    return found
+
+
+_CANONICAL: dict[str, str] = {}
+
+
+def _canonical(qualname: str) -> str:
     for prefix, replacement in _CANONICAL_PREFIXES:
         if qualname.startswith(prefix):
             rest = qualname[len(prefix) :]
