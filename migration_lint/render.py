@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from migration_lint.progress import Progress
 from migration_lint.render_state import CarriedState
 from migration_lint.sql import SqlStatement, parse_sql
 
@@ -335,9 +336,11 @@ def render(loader: Any, targets: set[Key], vendors: Mapping[str, str | None]) ->
             produced = _render_sqlite(graph, plan, targets)
         else:
             produced = _render_collect(graph, plan, targets, vendor, version)
+        progress = Progress(f"rendering SQL for {vendor}", len(targets))
         try:
             for migration in produced:
                 result.migrations[(migration.key, vendor)] = migration
+                progress.advance()
         except ImportError as exc:
             extra = "postgres" if vendor == "postgresql" else "mysql"
             result.unavailable[vendor] = (
@@ -345,6 +348,8 @@ def render(loader: Any, targets: set[Key], vendors: Mapping[str, str | None]) ->
             )
         except Exception as exc:  # noqa: BLE001 - a finding (ML904), never a traceback
             result.unavailable[vendor] = f"rendering stopped: {_error(exc)[0]}"
+        finally:
+            progress.close()
     return result
 
 
@@ -381,8 +386,13 @@ def _rendering(lint: LintContext) -> Rendering:
         from migration_lint import scratch
 
         # The exact SQL from a real server replaces the offline rendering for its vendor.
-        for migration, locks in scratch.apply(lint.project.loader, targets, url):
-            rendering.migrations[(migration.key, migration.vendor)] = migration
-            rendering.locks[migration.key] = locks
-            rendering.applied_on = migration.vendor
+        progress = Progress("applying on the scratch database", len(targets))
+        try:
+            for migration, locks in scratch.apply(lint.project.loader, targets, url):
+                rendering.migrations[(migration.key, migration.vendor)] = migration
+                rendering.locks[migration.key] = locks
+                rendering.applied_on = migration.vendor
+                progress.advance()
+        finally:
+            progress.close()
     return rendering
