@@ -97,6 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
         choices=("error", "warning", "info"),
         help="exit 1 at this severity (default error)",
     )
+    parser.add_argument(
+        "--baseline",
+        metavar="FILE",
+        help="report only findings this baseline file does not already hold",
+    )
+    parser.add_argument(
+        "--write-baseline",
+        metavar="FILE",
+        help="write every current finding to FILE (accepting them) and exit 0",
+    )
     parser.add_argument("--format", choices=FORMATS, help="output format (default text)")
     parser.add_argument(
         "--no-cache", action="store_true", help="do not read or write .migration_lint_cache"
@@ -189,6 +199,25 @@ def run_lint(args: argparse.Namespace, stdout: Any) -> int:
         raise UsageError(f"format: unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
 
     result = run(options)
+    if args.write_baseline:
+        from migration_lint import baseline
+
+        written = baseline.write(Path(args.write_baseline), result.findings)
+        print(f"migration-lint: wrote {written} findings to {args.write_baseline}", file=sys.stderr)
+        return EXIT_CLEAN
+    baseline_file = args.baseline or config.get("baseline")
+    if baseline_file:
+        from migration_lint import baseline
+
+        path = Path(baseline_file)
+        if not args.baseline and config.path is not None:
+            path = config.path.parent / path  # relative to pyproject.toml
+        result.findings, unused = baseline.apply(path, result.findings)
+        if unused:
+            result.notes.append(
+                f"{unused} baseline entries in {baseline_file} match nothing any more; "
+                f"refresh it with --write-baseline {baseline_file}"
+            )
     report = Report(
         findings=tuple(result.findings),
         rules=result.rules,

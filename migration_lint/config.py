@@ -34,6 +34,7 @@ _KEYS: dict[str, type | tuple[type, ...]] = {
     "cache": bool,
     "main-branch": str,
     "lock-file": str,
+    "baseline": str,
 }
 
 
