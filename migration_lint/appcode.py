@@ -26,9 +26,8 @@ counted in a note (``--verbose``); nothing is guessed.
 from __future__ import annotations
 
 import ast
-import os
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -44,15 +43,20 @@ from libcst.metadata import (
     ScopeProvider,
 )
 
-from migration_lint.discover import _SKIP_DIRS
+from migration_lint.appfiles import (  # noqa: F401 - re-exported: the scan's file helpers
+    METHODS,
+    NEEDLES,
+    application_files,
+    contains_needle,
+    is_migration_path,
+    module_name,
+    walk_python_files,
+)
 
 if TYPE_CHECKING:
     from migration_lint.analysis.lookups import ModelIndex
     from migration_lint.context import LintContext
 
-METHODS = ("get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create")
-# ``aget_or_create`` contains ``get_or_create``: two needles find all four spellings.
-NEEDLES = (b"get_or_create", b"update_or_create")
 
 # What overriding one method quiets: the async forms call the sync ones, and update_or_create
 # calls get_or_create on a queryset (``select_for_update().get_or_create``).
@@ -235,65 +239,6 @@ class FileScan:
     calls: tuple[RawCall, ...] = ()
     classes: tuple[ClassInfo, ...] = ()
     error: str = ""
-
-
-# --- which files ---------------------------------------------------------------------------------
-
-
-def _skip_dir(dirpath: str, name: str) -> bool:
-    return (
-        name.startswith(".")
-        or name in _SKIP_DIRS
-        or name == "migrations"
-        or os.path.exists(os.path.join(dirpath, name, "pyvenv.cfg"))
-    )
-
-
-def walk_python_files(root: Path) -> Iterator[Path]:
-    """Every ``.py`` file under ``root`` outside venvs, hidden folders and migrations folders."""
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not _skip_dir(dirpath, d))
-        for name in sorted(filenames):
-            if name.endswith(".py"):
-                yield Path(dirpath, name)
-
-
-def is_migration_path(path: Path) -> bool:
-    return path.parent.name == "migrations"
-
-
-def application_files(root: Path, paths: Sequence[str]) -> list[Path]:
-    """The application modules to scan: the non-migration paths given, else the whole root."""
-    explicit: list[Path] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            if path.name == "migrations":
-                continue
-            explicit.extend(walk_python_files(path.resolve()))
-        elif path.suffix == ".py" and path.is_file() and not is_migration_path(path.resolve()):
-            explicit.append(path.resolve())
-    if explicit or any(Path(p).is_dir() and Path(p).name != "migrations" for p in paths):
-        return sorted(set(explicit))
-    return list(walk_python_files(root))
-
-
-def module_name(path: Path, root: Path) -> str:
-    """``root/shop/views.py`` -> ``shop.views``; ``shop/__init__.py`` -> ``shop``."""
-    try:
-        parts = list(path.resolve().relative_to(root.resolve()).parts)
-    except ValueError:
-        parts = [path.parent.name, path.name]
-    if not parts:
-        return ""
-    parts[-1] = parts[-1].removesuffix(".py")
-    if parts[-1] == "__init__":
-        parts.pop()
-    return ".".join(p for p in parts if p.isidentifier())
-
-
-def contains_needle(data: bytes) -> bool:
-    return any(needle in data for needle in NEEDLES)
 
 
 # --- the parse -----------------------------------------------------------------------------------

@@ -53,9 +53,10 @@ def _only_migrations_given(ctx: LintContext) -> bool:
     options = ctx.options
     if options is None or not options.paths:
         return False
+    from migration_lint.appfiles import is_migration_path
+
     return all(
-        Path(p).suffix == ".py" and _appcode().is_migration_path(Path(p).resolve())
-        for p in options.paths
+        Path(p).suffix == ".py" and is_migration_path(Path(p).resolve()) for p in options.paths
     )
 
 
@@ -100,6 +101,10 @@ def suppressed(site: CallSite, code: str) -> bool:
 
 
 def calls(ctx: LintContext, code: str) -> Iterator[Judged]:
+    from migration_lint.appfiles import any_call
+
+    if not any_call(ctx):
+        return
     from migration_lint.analysis.lookups import judged_calls
 
     for judged in judged_calls(ctx):

@@ -1,0 +1,93 @@
+"""Which application files the get_or_create scan reads, found without libcst: a run in
+which no file mentions the methods never imports the parser (pre-commit's time is mostly
+imports)."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from migration_lint.discover import _SKIP_DIRS
+
+if TYPE_CHECKING:
+    from migration_lint.context import LintContext
+
+METHODS = ("get_or_create", "update_or_create", "aget_or_create", "aupdate_or_create")
+# ``aget_or_create`` contains ``get_or_create``: two needles find all four spellings.
+NEEDLES = (b"get_or_create", b"update_or_create")
+
+
+def _skip_dir(dirpath: str, name: str) -> bool:
+    return (
+        name.startswith(".")
+        or name in _SKIP_DIRS
+        or name == "migrations"
+        or os.path.exists(os.path.join(dirpath, name, "pyvenv.cfg"))
+    )
+
+
+def walk_python_files(root: Path) -> Iterator[Path]:
+    """Every ``.py`` file under ``root`` outside venvs, hidden folders and migrations folders."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if not _skip_dir(dirpath, d))
+        for name in sorted(filenames):
+            if name.endswith(".py"):
+                yield Path(dirpath, name)
+
+
+def is_migration_path(path: Path) -> bool:
+    return path.parent.name == "migrations"
+
+
+def application_files(root: Path, paths: Sequence[str]) -> list[Path]:
+    """The application modules to scan: the non-migration paths given, else the whole root."""
+    explicit: list[Path] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            if path.name == "migrations":
+                continue
+            explicit.extend(walk_python_files(path.resolve()))
+        elif path.suffix == ".py" and path.is_file() and not is_migration_path(path.resolve()):
+            explicit.append(path.resolve())
+    if explicit or any(Path(p).is_dir() and Path(p).name != "migrations" for p in paths):
+        return sorted(set(explicit))
+    return list(walk_python_files(root))
+
+
+def module_name(path: Path, root: Path) -> str:
+    """``root/shop/views.py`` -> ``shop.views``; ``shop/__init__.py`` -> ``shop``."""
+    try:
+        parts = list(path.resolve().relative_to(root.resolve()).parts)
+    except ValueError:
+        parts = [path.parent.name, path.name]
+    if not parts:
+        return ""
+    parts[-1] = parts[-1].removesuffix(".py")
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(p for p in parts if p.isidentifier())
+
+
+def contains_needle(data: bytes) -> bool:
+    return any(needle in data for needle in NEEDLES)
+
+
+def any_call(ctx: LintContext) -> bool:
+    """Whether any file the scan would read (application files, linted migrations) mentions
+    one of the methods; the answer is kept for the run."""
+    found = ctx.memo.get("appfiles_any_call")
+    if found is None:
+        paths = ctx.options.paths if ctx.options else ()
+        files = [*application_files(ctx.root, paths), *(Path(t.path) for t in ctx.targets)]
+        found = ctx.memo["appfiles_any_call"] = any(_mentions(path) for path in files)
+    return bool(found)
+
+
+def _mentions(path: Path) -> bool:
+    try:
+        return contains_needle(path.read_bytes())
+    except OSError:
+        return False
