@@ -1,5 +1,7 @@
 """The SQL each migration renders for each target database (what ``sqlmigrate`` prints),
-rendered in ONE pass over the plan per vendor with the project state carried forward.
+rendered in ONE pass over the plan per vendor with the project state carried forward
+unrendered; each migration renders from a state holding only the models its SQL reads
+(:mod:`migration_lint.render_state`).
 
 - SQLite: the migrations are really applied to an in-memory database, so operations that read
   the live schema (removing unique_together, table rebuilds) render exactly.
