@@ -605,10 +605,13 @@ def django_version(when: dt.datetime) -> str:
 
 
 class Generator:
-    def __init__(self, migrations: int, apps: int, seed: int) -> None:
+    def __init__(self, migrations: int, apps: int, seed: int, portable: bool = False) -> None:
         if migrations < 1 or apps < 1:
             raise ValueError("need at least one migration and one app")
         self.rng = random.Random(seed)
+        # Hand-written SQL that MySQL/MariaDB run too (with ANSI_QUOTES): no ANALYZE, no
+        # PostgreSQL index syntax. Off by default: most projects target one database.
+        self.portable = portable
         self.total = migrations
         self.n_apps = min(apps, migrations)
         self.apps: dict[str, AppState] = {}
@@ -1952,7 +1955,7 @@ class Generator:
             for f in child.of_kind("fk")
             if f.target == f"{model.app}.{model.name}" and child is not model
         ]
-        variants = ["index", "analyze"]
+        variants = [] if self.portable else ["index", "analyze"]
         if chars:
             variants += ["update"] * 3
         if ints:
@@ -1961,7 +1964,7 @@ class Generator:
             variants += ["counts"] * 2
         if nullable_fks:
             variants += ["orphans"]
-        variant = r.choice(variants)
+        variant = r.choice(variants) if variants else "touch"
         noop = Raw("migrations.RunSQL.noop")
         if variant == "update":
             f = r.choice(chars)
@@ -2011,6 +2014,13 @@ class Generator:
                 "migrations.RunSQL", kwargs=[("sql", sql), ("reverse_sql", noop)], magic=True
             )
             mig.name = f"delete_orphaned_{plural(snake(model.name))}"
+        elif variant == "touch":
+            node = Call(
+                "migrations.RunSQL",
+                [Str(f'UPDATE "{t}" SET "id" = "id" WHERE 1 = 0;')],
+                [("reverse_sql", noop)],
+            )
+            mig.name = f"touch_{snake(model.name)}"
         elif variant == "analyze":
             node = Call("migrations.RunSQL", [Str(f'ANALYZE "{t}";')], [("reverse_sql", noop)])
             node.magic = r.random() < 0.5
@@ -2364,12 +2374,15 @@ TIME_ZONE = "UTC"
 '''
 
 
-def generate(out_dir: Path, migrations: int, apps: int = 30, seed: int = 1) -> list[Path]:
+def generate(
+    out_dir: Path, migrations: int, apps: int = 30, seed: int = 1, portable: bool = False
+) -> list[Path]:
     """Write the project to ``out_dir`` (must be empty or absent); return the migration paths.
 
     Paths are returned in generation order, which is a valid order to apply them in.
+    ``portable``: hand-written SQL runs on MySQL/MariaDB (with ANSI_QUOTES) too.
     """
-    return Generator(migrations, apps, seed).run(Path(out_dir))
+    return Generator(migrations, apps, seed, portable).run(Path(out_dir))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -924,7 +924,9 @@ def main(argv: list[str] | None = None) -> int:
             from benchmarks.corpus import generate
 
             corpus = tmp / "corpus"
-            generate(corpus, migrations=args.migrations, apps=args.apps, seed=args.seed)
+            generate(
+                corpus, migrations=args.migrations, apps=args.apps, seed=args.seed, portable=True
+            )
             label = f"corpus {args.migrations}"
             base = "benchproject.settings"
             result = measure(sys.executable, tmp / "corpus_run", label, base, [corpus], args)
