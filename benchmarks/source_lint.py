@@ -66,12 +66,49 @@ def lint(
     return result.files_checked
 
 
+def real_ratio(source: Path) -> None:
+    """The cold-lint ratio on real migration files: every ``*/migrations/0*.py`` under
+    ``source``, copied into one tree by app (the folder above ``migrations``)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        (root / "pyproject.toml").write_text("", encoding="utf-8")
+        taken: dict[str, Path] = {}
+        for found in sorted(source.rglob("migrations/0*.py")):
+            app_dir = found.parent.parent
+            label = app_dir.name
+            while taken.setdefault(label, app_dir) != app_dir:
+                label += "_"
+            target = root / label / "migrations" / found.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            (target.parent / "__init__.py").touch()
+            target.write_bytes(found.read_bytes())
+        paths = sorted(root.rglob("migrations/0*.py"))
+        size = sum(p.stat().st_size for p in paths)
+        t_ast = best_of(5, lambda: parse_ast(paths))
+        t_cold = best_of(5, lambda: lint(root))
+        t_no_app = best_of(5, lambda: lint(root, ignore=("ML3",)))
+        print(
+            f"real migrations under {source}: {len(paths)} files, {size / 1e6:.2f} MB, {len(taken)} apps"
+        )
+        print(
+            f"  ast.parse {t_ast:.3f} s; cold lint {t_cold:.3f} s ({t_cold / t_ast:.1f}x)", end=""
+        )
+        print(f"; without ML3xx {t_no_app:.3f} s ({t_no_app / t_ast:.1f}x)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--migrations", type=int, default=3000)
     parser.add_argument("--apps", type=int, default=30)
     parser.add_argument("--sample", type=int, default=300)
+    parser.add_argument(
+        "--real-dir",
+        type=Path,
+        help="also lint the real migrations found under this folder (a site-packages, say)",
+    )
     args = parser.parse_args()
+    if args.real_dir:
+        real_ratio(args.real_dir)
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp) / "corpus"
