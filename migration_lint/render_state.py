@@ -124,11 +124,42 @@ def _relations(model_state: Any, fields: Iterable[Any] | None = None) -> Iterato
 def _targets(model_state: Any) -> Iterator[tuple[Key, tuple[str, ...]]]:
     """What ``model_state``'s relations point at, with the target fields they name."""
     owner = (model_state.app_label, model_state.name_lower)
-    for field in _relations(model_state):
+    yield from _field_targets(_relations(model_state), owner)
+
+
+def _field_targets(fields: Iterable[Any], owner: Key) -> Iterator[tuple[Key, tuple[str, ...]]]:
+    for field in fields:
         target = _key(field.remote_field.model, owner)
         if target is not None:
             names = getattr(field, "to_fields", None) or ()
             yield target, tuple(name for name in names if name)
+        through = getattr(field.remote_field, "through", None)
+        if through is not None:
+            key = _key(through, owner)
+            if key is not None:
+                yield key, ()
+
+
+def _operation_targets(operation: Any, app_label: str) -> Iterator[tuple[Key, tuple[str, ...]]]:
+    """What the fields and bases an operation declares point at: a relation that a later
+    operation of the same migration removes is in no state before or after it."""
+    for nested in (
+        *getattr(operation, "state_operations", ()),
+        *getattr(operation, "database_operations", ()),
+    ):
+        yield from _operation_targets(nested, app_label)
+    model = getattr(operation, "model_name", None) or getattr(operation, "name", None)
+    if not isinstance(model, str):
+        return
+    owner = (app_label, model.lower())
+    fields = [f for _, f in getattr(operation, "fields", ())]
+    if getattr(operation, "field", None) is not None:
+        fields.append(operation.field)
+    yield from _field_targets((f for f in fields if f.remote_field is not None), owner)
+    for base in getattr(operation, "bases", ()) or ():
+        key = _key(base, owner)
+        if key is not None:
+            yield key, ()
 
 
 def _throughs(model_state: Any) -> Iterator[Key]:
@@ -238,7 +269,14 @@ class CarriedState:
         self.skip(migration)
         after = self.state.models
         changed = [before.values(), (after[key] for key in keys if key in after)]
-        scoped = ProjectState(models=self._closure(before, changed, keys), real_apps=set())
+        declared = [
+            found
+            for op in migration.operations
+            for found in _operation_targets(op, migration.app_label)
+        ]
+        scoped = ProjectState(
+            models=self._closure(before, changed, keys, declared), real_apps=set()
+        )
         try:
             scoped.apps  # noqa: B018 - rendered here so each operation clones it
         except Exception:  # noqa: BLE001 - the whole state renders it as Django would
@@ -248,7 +286,11 @@ class CarriedState:
         return scoped
 
     def _closure(
-        self, before: dict[Key, Any], changed: list[Iterable[Any]], keys: set[Key]
+        self,
+        before: dict[Key, Any],
+        changed: list[Iterable[Any]],
+        keys: set[Key],
+        declared: Iterable[tuple[Key, tuple[str, ...]]] = (),
     ) -> dict[Key, Any]:
         """``before`` plus stubs of everything it and the changed models point at, transitively
         through stubs' own primary keys, unique relations and parents."""
@@ -268,6 +310,8 @@ class CarriedState:
                 current.update(names)
                 pending.append(key)
 
+        for target, names in declared:
+            want(target, names)
         for group in changed:
             for model_state in group:
                 for target, names in _targets(model_state):
