@@ -272,16 +272,30 @@ def _render_collect(
             if key not in targets:
                 carried.skip(migration)
                 continue
-            state = carried.advance(migration)
-            editor = conn.schema_editor(collect_sql=True, atomic=False)
-            if vendor == "mysql":
-                editor.quote_value = _mysql_quote
-            editor.deferred_sql = []
-            rendered = _operations(migration, editor, state, editor.collected_sql, True)
-            deferred = tuple(str(sql) + ";" for sql in editor.deferred_sql)
+            rendered, deferred = _collect(conn, vendor, migration, carried.advance(migration))
+            if any(op.error and not op.offline for op in rendered):
+                # A failure the scoped state might have caused: Django's whole state decides.
+                whole = carried.whole()
+                if whole is not None:
+                    again = _collect(conn, vendor, migration, whole)
+                    if sum(bool(op.error) for op in again[0]) < sum(
+                        bool(op.error) for op in rendered
+                    ):
+                        rendered, deferred = again
             yield RenderedMigration(
                 key, vendor, version, bool(migration.atomic), rendered, deferred
             )
+
+
+def _collect(
+    conn: Any, vendor: str, migration: Any, state: Any
+) -> tuple[tuple[RenderedOperation, ...], tuple[str, ...]]:
+    editor = conn.schema_editor(collect_sql=True, atomic=False)
+    if vendor == "mysql":
+        editor.quote_value = _mysql_quote
+    editor.deferred_sql = []
+    rendered = _operations(migration, editor, state, editor.collected_sql, True)
+    return rendered, tuple(str(sql) + ";" for sql in editor.deferred_sql)
 
 
 def _recording(editor: Any, recorded: list[str]) -> Any:

@@ -236,6 +236,9 @@ class CarriedState:
         from django.db.migrations.state import ProjectState
 
         self.state = ProjectState(real_apps=set())
+        # The migration last advanced over: its models as they were before it, untouched by
+        # rendering, and the models it changes; None when it got the whole state anyway.
+        self._last: tuple[dict[Key, Any], set[Key]] | None = None
 
     def skip(self, migration: Any) -> None:
         """Carry ``migration`` forward without rendering it."""
@@ -256,6 +259,7 @@ class CarriedState:
             keys |= found
             if _reads_referrers(operation, self.state, migration.app_label):
                 referred |= found
+        self._last = None
         if keys is None:
             whole = self.state.clone()
             self.skip(migration)
@@ -266,6 +270,7 @@ class CarriedState:
         full = {key for key in keys if key in models} | _referrers(models, referred)
         full |= {key for key in list(full) for key in _throughs(models[key]) if key in models}
         before = {key: models[key].clone() for key in full if key in models}
+        self._last = ({key: state.clone() for key, state in before.items()}, keys)
         self.skip(migration)
         after = self.state.models
         changed = [before.values(), (after[key] for key in keys if key in after)]
@@ -280,10 +285,22 @@ class CarriedState:
         try:
             scoped.apps  # noqa: B018 - rendered here so each operation clones it
         except Exception:  # noqa: BLE001 - the whole state renders it as Django would
-            whole = {key: state.clone() for key, state in after.items() if key not in keys}
-            whole.update((key, state.clone()) for key, state in before.items())
-            return ProjectState(models=whole, real_apps=set())
+            whole = self.whole()
+            assert whole is not None
+            return whole
         return scoped
+
+    def whole(self) -> Any | None:
+        """The whole project state before the migration last advanced over, unrendered; None
+        when :meth:`advance` already gave it the whole state."""
+        from django.db.migrations.state import ProjectState
+
+        if self._last is None:
+            return None
+        before, keys = self._last
+        models = {key: state.clone() for key, state in self.state.models.items() if key not in keys}
+        models.update((key, state.clone()) for key, state in before.items())
+        return ProjectState(models=models, real_apps=set())
 
     def _closure(
         self,
