@@ -231,6 +231,31 @@ def _no_python() -> Iterator[None]:
         RunPython.database_forwards = original
 
 
+def for_vendor(graph: Any, key: Key) -> Any:
+    """The migration ``key`` as it reads on the connection lent as "default".
+
+    Some migrations choose their operations when their module is imported
+    (``if connection.vendor == "postgresql": operations = [...]``, wagtail's search index):
+    the graph holds them as imported for the project's own database. A module that mentions
+    ``connection`` is imported again while the target's connection stands in.
+    """
+    import importlib
+    import sys
+
+    migration = graph.nodes[key]
+    module = sys.modules.get(type(migration).__module__)
+    path = getattr(module, "__file__", None)
+    if module is None or not path:
+        return migration
+    try:
+        with open(path, "rb") as handle:
+            if b"connection" not in handle.read():
+                return migration
+        return importlib.reload(module).Migration(migration.name, migration.app_label)
+    except Exception:  # noqa: BLE001 - the migration as the project imported it
+        return migration
+
+
 def _error(exc: BaseException) -> tuple[str, bool]:
     offline = isinstance(exc, Offline) or "connection" in type(exc).__name__.lower()
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
@@ -268,7 +293,7 @@ def _render_collect(
     carried = CarriedState()
     with _as_default(conn), _no_python():
         for key in plan:
-            migration = graph.nodes[key]
+            migration = for_vendor(graph, key)
             if key not in targets:
                 carried.skip(migration)
                 continue
@@ -321,7 +346,7 @@ def _render_sqlite(graph: Any, plan: list[Key], targets: set[Key]) -> Iterator[R
     try:
         with _as_default(conn), _no_python():
             for key in plan:
-                migration = graph.nodes[key]
+                migration = for_vendor(graph, key)
                 state = carried.advance(migration)
                 recorded: list[str] = []
                 with conn.schema_editor(atomic=migration.atomic) as editor:

@@ -25,6 +25,7 @@ from migration_lint.render import (
     _no_python,
     _recording,
     _settings,
+    for_vendor,
     plan_of,
 )
 
@@ -176,7 +177,7 @@ def apply(
     try:
         with _as_default(conn), _no_python():
             for key in plan_of(graph):
-                migration = graph.nodes[key]
+                migration = for_vendor(graph, key)
                 state = carried.advance(migration)
                 result = _apply_one(conn, scratch.vendor, migration, state)
                 if key in targets or result[0].failed:

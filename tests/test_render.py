@@ -118,3 +118,16 @@ def test_a_failure_of_the_scoped_state_is_rendered_again_from_the_whole_state() 
         assert all(row["same"] for row in report["vendors"][vendor]), vendor
     sqlite = {row["migration"]: row for row in report["vendors"]["sqlite"]}
     assert "cannot be resolved" in sqlite["library.0007_audit"]["our_error"]
+
+
+def test_a_migration_that_chooses_by_vendor_on_import_renders_each_vendors_version(
+    report: dict[str, Any],
+) -> None:
+    def sql(vendor: str) -> list[str]:
+        rows = report["vendors"][vendor]
+        return next(row["ours"] for row in rows if row["migration"] == "library.0008_chapter_words")
+
+    # The project's settings name SQLite; PostgreSQL still gets its own branch.
+    assert sql("postgresql") == ['ALTER TABLE "library_chapter" ADD COLUMN "words" bigint NULL;']
+    assert sql("mysql") == ["ALTER TABLE `library_chapter` ADD COLUMN `words` integer NULL;"]
+    assert sql("sqlite") == ['ALTER TABLE "library_chapter" ADD COLUMN "words" integer NULL;']
