@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -49,6 +50,10 @@ class RenderedOperation:
     sql: tuple[str, ...] = ()
     error: str | None = None
     offline: bool = False
+    # The error came out of application code the operation runs (a callable field default
+    # reading rows that a skipped RunPython would have written, a custom operation's own
+    # methods), not out of Django or the database: it says nothing about the target.
+    application: bool = False
 
     @property
     def statements(self) -> tuple[SqlStatement, ...]:
@@ -240,7 +245,6 @@ def for_vendor(graph: Any, key: Key) -> Any:
     ``connection`` is imported again while the target's connection stands in.
     """
     import importlib
-    import sys
 
     migration = graph.nodes[key]
     module = sys.modules.get(type(migration).__module__)
@@ -262,6 +266,40 @@ def _error(exc: BaseException) -> tuple[str, bool]:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__, offline
 
 
+def _library_roots() -> tuple[str, ...]:
+    import os
+    import sysconfig
+
+    import django
+
+    roots = [
+        os.path.dirname(django.__file__),
+        os.path.dirname(__file__),
+        sysconfig.get_paths()["stdlib"],
+        sysconfig.get_paths()["platstdlib"],
+    ]
+    for name in ("psycopg", "pymysql", "MySQLdb", "sqlparse"):
+        module = sys.modules.get(name)
+        if module is not None and getattr(module, "__file__", None):
+            roots.append(os.path.dirname(module.__file__))  # type: ignore[arg-type]
+    return tuple(os.path.join(os.path.realpath(r), "") for r in roots)
+
+
+def _raised_in_application(exc: BaseException) -> bool:
+    """Whether a frame of code other than Django, this tool, the standard library or a
+    database driver was on the way from the operation to the error."""
+    import os
+
+    roots = _library_roots()
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if not filename.startswith("<") and not os.path.realpath(filename).startswith(roots):
+            return True
+        tb = tb.tb_next
+    return False
+
+
 def _operations(
     migration: Any, editor: Any, state: Any, sql: list[str], offline_vendor: bool
 ) -> tuple[RenderedOperation, ...]:
@@ -278,8 +316,15 @@ def _operations(
             operation.database_forwards(migration.app_label, editor, old, state)
         except Exception as exc:  # noqa: BLE001 - reported per operation
             message, offline = _error(exc)
+            application = _raised_in_application(exc)
             rendered.append(
-                RenderedOperation(index, tuple(sql[before:]), message, offline and offline_vendor)
+                RenderedOperation(
+                    index,
+                    tuple(sql[before:]),
+                    message,
+                    offline and offline_vendor and not application,
+                    application,
+                )
             )
             continue
         rendered.append(RenderedOperation(index, tuple(sql[before:])))
@@ -298,7 +343,7 @@ def _render_collect(
                 carried.skip(migration)
                 continue
             rendered, deferred = _collect(conn, vendor, migration, carried.advance(migration))
-            if any(op.error and not op.offline for op in rendered):
+            if any(op.error and not (op.offline or op.application) for op in rendered):
                 # A failure the scoped state might have caused: Django's whole state decides.
                 whole = carried.whole()
                 if whole is not None:

@@ -112,6 +112,24 @@ class Migration(migrations.Migration):
                 '    operations = [migrations.RunSQL("UPDATE shop_order SET sku = reference WHERE sku IS NULL", migrations.RunSQL.noop)]\n'
             ),
         ),
+        Example(
+            title="A default that reads rows a data migration writes is not SQLite failing (ML904 says it)",
+            project=True,
+            history=(ORDER_INITIAL,),
+            targets=("sqlite",),
+            source="""\
+from django.db import migrations, models
+
+
+def default_region():
+    raise LookupError("reads the region that a RunPython migration creates")
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [migrations.AddField("order", "region", models.CharField(max_length=8, default=default_region))]
+""",
+        ),
     )
 
     def check(self, ctx: MigrationContext) -> Iterator[Finding]:
@@ -139,7 +157,10 @@ class Migration(migrations.Migration):
         rendering = rendering_of.for_run(ctx.lint)
         migration = rendering.get(ctx.migration.key, "sqlite") if rendering else None
         for rendered in migration.operations if migration else ():
-            if rendered.error and not rendered.offline and rendered.index not in reported:
+            # Application code failing (a default reading rows RunPython would write) is
+            # not SQLite failing: ML904 reports it.
+            crashed = rendered.error and not (rendered.offline or rendered.application)
+            if crashed and rendered.index not in reported:
                 reported.add(rendered.index)
                 failed = (
                     ctx.migration.operations[rendered.index]

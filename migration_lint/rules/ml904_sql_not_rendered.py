@@ -174,16 +174,21 @@ class Migration(migrations.Migration):
                 continue
             migration = rendering.get(ctx.migration.key, vendor)
             for rendered in migration.operations if migration else ():
-                # A failure on SQLite is a real apply failing: ML403 reports it.
-                failed = rendered.offline or (rendered.error and vendor != "sqlite")
+                # Another failure on SQLite is a real apply failing: ML403 reports it.
+                failed = (
+                    rendered.offline
+                    or rendered.application
+                    or (rendered.error and vendor != "sqlite")
+                )
                 if not failed or rendered.index >= len(ctx.migration.operations):
                     continue
                 op = ctx.migration.operations[rendered.index]
-                why = (
-                    "Django reads the live schema (constraint names) to build its SQL"
-                    if rendered.offline
-                    else f"Django raised {rendered.error}"
-                )
+                if rendered.application:
+                    why = f"application code it runs (a callable default, say) raised {rendered.error}"
+                elif rendered.offline:
+                    why = "Django reads the live schema (constraint names) to build its SQL"
+                else:
+                    why = f"Django raised {rendered.error}"
                 yield self.finding(
                     ctx,
                     op,
