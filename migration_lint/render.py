@@ -266,23 +266,19 @@ def _error(exc: BaseException) -> tuple[str, bool]:
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__, offline
 
 
-def _library_roots() -> tuple[str, ...]:
+def _library_roots() -> tuple[tuple[str, ...], str]:
+    """Folders of Django, this tool and the drivers; and the standard library's."""
     import os
-    import sysconfig
 
     import django
 
-    roots = [
-        os.path.dirname(django.__file__),
-        os.path.dirname(__file__),
-        sysconfig.get_paths()["stdlib"],
-        sysconfig.get_paths()["platstdlib"],
-    ]
+    roots = [os.path.dirname(django.__file__), os.path.dirname(__file__)]
     for name in ("psycopg", "pymysql", "MySQLdb", "sqlparse"):
         module = sys.modules.get(name)
         if module is not None and getattr(module, "__file__", None):
             roots.append(os.path.dirname(module.__file__))  # type: ignore[arg-type]
-    return tuple(os.path.join(os.path.realpath(r), "") for r in roots)
+    stdlib = os.path.join(os.path.realpath(os.path.dirname(os.__file__)), "")
+    return tuple(os.path.join(os.path.realpath(r), "") for r in roots), stdlib
 
 
 def _raised_in_application(exc: BaseException) -> bool:
@@ -290,12 +286,19 @@ def _raised_in_application(exc: BaseException) -> bool:
     database driver was on the way from the operation to the error."""
     import os
 
-    roots = _library_roots()
+    libraries, stdlib = _library_roots()
     tb = exc.__traceback__
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
-        if not filename.startswith("<") and not os.path.realpath(filename).startswith(roots):
-            return True
+        if not filename.startswith("<"):
+            real = os.path.realpath(filename)
+            # Packages installed into the interpreter itself live under the standard
+            # library's folder too.
+            in_stdlib = real.startswith(stdlib) and not any(
+                part in real[len(stdlib) :] for part in ("site-packages", "dist-packages")
+            )
+            if not (real.startswith(libraries) or in_stdlib):
+                return True
         tb = tb.tb_next
     return False
 
