@@ -52,6 +52,7 @@ from migration_lint.appfiles import (  # noqa: F401 - re-exported: the scan's fi
     module_name,
     walk_python_files,
 )
+from migration_lint.facts import Suppression
 
 if TYPE_CHECKING:
     from migration_lint.analysis.lookups import ModelIndex
@@ -177,7 +178,7 @@ class RawCall:
     chain: tuple[tuple[str, LookupValue], ...] = ()
     dynamic: str = ""
     unresolved: str = ""
-    noqa: tuple[str, ...] | None = None
+    noqa: tuple[Suppression, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,9 @@ class CallSite:
     dynamic: str = ""
     overridden: str | None = None
     unresolved: str = ""
-    noqa: tuple[str, ...] | None = None
+    # The noqa comments on the call's lines (application files; the suppress stage reads
+    # them, as it reads a migration's).
+    noqa: tuple[Suppression, ...] = ()
 
     @property
     def label(self) -> str:
@@ -291,17 +294,15 @@ def _keywords(
     return out, dynamic
 
 
-def _noqa(lines: Sequence[str], line: int, end_line: int) -> tuple[str, ...] | None:
-    codes: list[str] = []
-    found = False
-    for text in lines[line - 1 : end_line]:
+def _noqa(lines: Sequence[str], line: int, end_line: int) -> tuple[Suppression, ...]:
+    """The ``# noqa`` comments on a call's lines, where they are."""
+    found: list[Suppression] = []
+    for number, text in enumerate(lines[line - 1 : end_line], start=line):
         for match in _NOQA.finditer(text):
-            found = True
-            if match.group("codes"):
-                codes.extend(c.upper() for c in re.split(r"[\s,]+", match.group("codes")) if c)
-            else:
-                return ()
-    return tuple(codes) if found else None
+            codes = match.group("codes") or ""
+            parsed = tuple(c.upper() for c in re.split(r"[\s,]+", codes) if c)
+            found.append(Suppression(number, match.start() + 1, parsed))
+    return tuple(found)
 
 
 def _is_manager_base(qualname: str) -> bool:

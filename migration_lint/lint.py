@@ -23,7 +23,7 @@ from migration_lint.rules.base import Rule, registry
 from migration_lint.source.parse import parse_migration
 from migration_lint.state import Models
 from migration_lint.suppress import apply as apply_suppressions
-from migration_lint.suppress import matches
+from migration_lint.suppress import apply_application, matches
 
 ALL_VENDORS: tuple[Vendor, ...] = (("postgresql", None), ("mysql", None), ("sqlite", None))
 _ROOT_MARKERS = ("manage.py", "pyproject.toml", "setup.cfg", ".git")
@@ -283,6 +283,10 @@ def _run(options: Options) -> Result:
     findings = apply_suppressions(
         findings, {t.path: t for t in targets}, options.select, options.ignore
     )
+    scan = lint.memo.get("appcode")
+    if scan is not None:
+        calls = scan.calls  # type: ignore[attr-defined]
+        findings = apply_application(findings, calls, options.select, options.ignore)
     explained: list[str] = []
     if options.database_url or options.explain:
         if project is None:

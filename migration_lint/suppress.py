@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from migration_lint.facts import MigrationFacts, Span, Suppression
 from migration_lint.findings import Finding, Severity
@@ -52,19 +53,61 @@ def apply(
             for suppression in facts.suppressions:
                 for code in _unused(suppression, path, used, selected, ignored):
                     kept.append(
-                        Finding(
-                            code=UNUSED_CODE,
-                            severity=Severity.WARNING,
-                            path=path,
-                            line=suppression.line,
-                            column=suppression.column,
-                            message=f"`# noqa: {code}` suppresses nothing on this line",
-                            help=f"remove {code} from the comment",
-                            app_label=facts.app_label,
-                            migration=facts.name,
-                        )
+                        _unused_finding(path, suppression, code, facts.app_label, facts.name)
                     )
     return kept
+
+
+def apply_application(
+    findings: Iterable[Finding],
+    calls: Iterable[Any],
+    selected: tuple[str, ...],
+    ignored: tuple[str, ...],
+) -> list[Finding]:
+    """The same for application files: a finding on a call is suppressed by a ``noqa`` comment
+    on that call's lines (``calls``: the scanned get_or_create calls, with their comments)."""
+    comments: dict[tuple[str, int], tuple[Suppression, ...]] = {}
+    for call in calls:
+        if call.migration is None and call.noqa:
+            comments[(call.path, call.line)] = call.noqa
+    kept: list[Finding] = []
+    used: set[tuple[str, int, str]] = set()
+    for finding in findings:
+        hit = _first_match(finding.code, comments.get((finding.path, finding.line), ()))
+        if hit is None:
+            kept.append(finding)
+        else:
+            used.add((finding.path, hit[0].line, hit[1]))
+    if matches(UNUSED_CODE, selected) and not matches(UNUSED_CODE, ignored):
+        seen: set[tuple[str, Suppression]] = set()
+        for (path, _), suppressions in comments.items():
+            for suppression in suppressions:
+                if (path, suppression) in seen:
+                    continue  # two calls on one line share the comment
+                seen.add((path, suppression))
+                for code in _unused(suppression, path, used, selected, ignored):
+                    kept.append(_unused_finding(path, suppression, code))
+    return kept
+
+
+def _unused_finding(
+    path: str,
+    suppression: Suppression,
+    code: str,
+    app_label: str | None = None,
+    migration: str | None = None,
+) -> Finding:
+    return Finding(
+        code=UNUSED_CODE,
+        severity=Severity.WARNING,
+        path=path,
+        line=suppression.line,
+        column=suppression.column,
+        message=f"`# noqa: {code}` suppresses nothing on this line",
+        help=f"remove {code} from the comment",
+        app_label=app_label,
+        migration=migration,
+    )
 
 
 def _unused(
@@ -95,12 +138,15 @@ def _unused(
 
 def _suppressed_by(finding: Finding, facts: MigrationFacts) -> tuple[Suppression, str] | None:
     span = _covering(facts, finding.line)
-    for suppression in facts.suppressions:
-        if not span.covers(suppression.line):
-            continue
+    return _first_match(finding.code, (s for s in facts.suppressions if span.covers(s.line)))
+
+
+def _first_match(code: str, suppressions: Iterable[Suppression]) -> tuple[Suppression, str] | None:
+    """The comment, and its code ("" for a bare noqa), that suppresses a finding of ``code``."""
+    for suppression in suppressions:
         if not suppression.codes:
             return suppression, ""
-        for code in suppression.codes:
-            if finding.code.startswith(code):
-                return suppression, code
+        for prefix in suppression.codes:
+            if code.startswith(prefix):
+                return suppression, prefix
     return None

@@ -419,6 +419,34 @@ def test_noqa_on_the_call_line(tmp_path: Path) -> None:
     assert [f.line - BODY_LINE for f in only(result.findings)] == [2]
 
 
+def test_a_noqa_that_suppresses_nothing_on_a_call_is_reported(tmp_path: Path) -> None:
+    views = _function(
+        "m.Place.objects.get_or_create(name=1)  # noqa: ML301\n"
+        "    Order.objects.get_or_create(ref=2)  # noqa: ML301, ML302\n"
+        "    Order.objects.get_or_create(ref=3)  # noqa\n"
+        # ML903 listed keeps the unused ML302 quiet, as in a migration.
+        "    Order.objects.get_or_create(ref=4)  # noqa: ML301, ML302, ML903"
+    )
+    files = [("shop/models.py", MODELS), ("shop/views.py", views)]
+    result = lint(tmp_path, files, select=("ML3", "ML903"))
+    found = [(f.line - BODY_LINE, f.code, f.message) for f in only(result.findings)]
+    assert found == [
+        # Place.name is unique: nothing to suppress.
+        (0, "ML903", "`# noqa: ML301` suppresses nothing on this line"),
+        # ML301 suppressed the finding; ML302 had nothing to suppress.
+        (1, "ML903", "`# noqa: ML302` suppresses nothing on this line"),
+    ]
+    ml903 = next(f for f in result.findings if f.code == "ML903")
+    assert ml903.column == views.splitlines()[BODY_LINE - 1].index("# noqa") + 1
+    # Without ML903 selected nothing is said of the comments; a code of a rule that did not
+    # run (ML301 here) is not judged.
+    assert [f.code for f in only(lint(tmp_path, files).findings)] == []
+    found = only(lint(tmp_path, files, select=("ML302", "ML903")).findings)
+    assert [(f.line - BODY_LINE, f.message) for f in found] == [
+        (1, "`# noqa: ML302` suppresses nothing on this line")
+    ]
+
+
 def test_exclude_and_app_labels(tmp_path: Path) -> None:
     views = _function("Order.objects.get_or_create(ref=1)")
     files = [("shop/models.py", MODELS), ("shop/views.py", views)]

@@ -93,14 +93,8 @@ def reported(ctx: LintContext, site: CallSite) -> bool:
     return True
 
 
-def suppressed(site: CallSite, code: str) -> bool:
-    """``# noqa`` on an application file's call lines (the suppress stage sees migrations only)."""
-    if site.migration is not None or site.noqa is None:
-        return False
-    return not site.noqa or any(code.startswith(c) for c in site.noqa)
-
-
-def calls(ctx: LintContext, code: str) -> Iterator[Judged]:
+def calls(ctx: LintContext) -> Iterator[Judged]:
+    """The judged calls ``code`` reports on; ``# noqa`` comments are the suppress stage's."""
     from migration_lint.appfiles import any_call
 
     if not any_call(ctx):
@@ -108,7 +102,7 @@ def calls(ctx: LintContext, code: str) -> Iterator[Judged]:
     from migration_lint.analysis.lookups import judged_calls
 
     for judged in judged_calls(ctx):
-        if reported(ctx, judged.site) and not suppressed(judged.site, code):
+        if reported(ctx, judged.site):
             yield judged
 
 

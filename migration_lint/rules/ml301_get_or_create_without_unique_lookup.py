@@ -258,7 +258,7 @@ class GetOrCreateWithoutUniqueLookup(Rule):
     )
 
     def check_project(self, ctx: LintContext) -> Iterator[Finding]:
-        for judged in calls(ctx, self.code):
+        for judged in calls(ctx):
             site = judged.site
             if judged.verdict.status != "uncovered" or declared_covers(judged):
                 continue

@@ -197,7 +197,7 @@ class GetOrCreatePartlyUnique(Rule):
     )
 
     def check_project(self, ctx: LintContext) -> Iterator[Finding]:
-        for judged in calls(ctx, self.code):
+        for judged in calls(ctx):
             site = judged.site
             verdict = judged.verdict
             if verdict.status != "partial" or declared_covers(judged):

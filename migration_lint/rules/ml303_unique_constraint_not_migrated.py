@@ -126,7 +126,7 @@ class UniqueConstraintNotMigrated(Rule):
     )
 
     def check_project(self, ctx: LintContext) -> Iterator[Finding]:
-        for judged in calls(ctx, self.code):
+        for judged in calls(ctx):
             if not declared_covers(judged):
                 continue
             site = judged.site

@@ -3,17 +3,27 @@
 from __future__ import annotations
 
 from migration_lint.findings import Severity
+from migration_lint.rules._get_or_create import ADS_INITIAL, ADS_MODELS
 from migration_lint.rules.base import Example, Rule
 from migration_lint.suppress import UNUSED_CODE
+
+_VIEWS = """\
+from ads.models import Ad
+
+
+def show(value):
+    return Ad.objects.get_or_create({lookup}=value)  # noqa: ML301
+"""
 
 
 class UnusedSuppression(Rule):
     """Suppression comment that matches no finding.
 
     ## What it does
-    Reports a `# noqa: ML...` code on an operation's lines when no finding of that code (or
-    prefix) is reported there. The suppression stage reports it; codes of other tools (`E501`)
-    and a bare `# noqa` are left alone, and so are codes of rules that did not run.
+    Reports a `# noqa: ML...` code on an operation's lines, or on the lines of a
+    `get_or_create` call in application code, when no finding of that code (or prefix) is
+    reported there. The suppression stage reports it; codes of other tools (`E501`) and a bare
+    `# noqa` are left alone, and so are codes of rules that did not run.
 
     ## Why is this bad?
     A stale suppression hides the next real finding on those lines: the operation was changed
@@ -53,6 +63,13 @@ class Migration(migrations.Migration):
 """,
             line=6,
         ),
+        Example(
+            title="A get_or_create by primary key needs no suppression",
+            app_label="ads",
+            files=(("ads/models.py", ADS_MODELS), ("ads/views.py", _VIEWS.format(lookup="pk"))),
+            source=ADS_INITIAL,
+            line=5,
+        ),
     )
     accepted = (
         Example(
@@ -76,5 +93,11 @@ class Migration(migrations.Migration):
     operations = [migrations.DeleteModel("Coupon")]  # noqa: E501
     replaces = []  # noqa
 """,
+        ),
+        Example(
+            title="The call's lookup is not unique: the suppression is used",
+            app_label="ads",
+            files=(("ads/models.py", ADS_MODELS), ("ads/views.py", _VIEWS.format(lookup="title"))),
+            source=ADS_INITIAL,
         ),
     )
