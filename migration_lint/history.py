@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import ItemsView, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 from migration_lint.facts import Dependency, MigrationFacts, ModelKey, ModelState, Operation
@@ -244,7 +244,7 @@ class _Recording(MutableMapping[ModelKey, ModelState]):
     def __len__(self) -> int:
         return len(self.models)
 
-    def items(self):  # type: ignore[no-untyped-def, override]
+    def items(self) -> ItemsView[ModelKey, ModelState]:
         return self.models.items()
 
 

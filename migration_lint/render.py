@@ -274,9 +274,9 @@ def _library_roots() -> tuple[tuple[str, ...], str]:
 
     roots = [os.path.dirname(django.__file__), os.path.dirname(__file__)]
     for name in ("psycopg", "pymysql", "MySQLdb", "sqlparse"):
-        module = sys.modules.get(name)
-        if module is not None and getattr(module, "__file__", None):
-            roots.append(os.path.dirname(module.__file__))  # type: ignore[arg-type]
+        location = getattr(sys.modules.get(name), "__file__", None)
+        if location:
+            roots.append(os.path.dirname(location))
     stdlib = os.path.join(os.path.realpath(os.path.dirname(os.__file__)), "")
     return tuple(os.path.join(os.path.realpath(r), "") for r in roots), stdlib
 

@@ -249,18 +249,19 @@ class CarriedState:
         """Carry ``migration`` forward; return the state to render it from (its from-state)."""
         from django.db.migrations.state import ProjectState
 
-        keys: set[Key] | None = set()
+        keys: set[Key] = set()
         referred: set[Key] = set()
+        known = True
         for operation in migration.operations:
             found = touched(operation, migration.app_label)
             if found is None:
-                keys = None
+                known = False
                 break
             keys |= found
             if _reads_referrers(operation, self.state, migration.app_label):
                 referred |= found
         self._last = None
-        if keys is None:
+        if not known:
             whole = self.state.clone()
             self.skip(migration)
             with contextlib.suppress(Exception):
