@@ -253,11 +253,31 @@ def for_vendor(graph: Any, key: Key) -> Any:
         return migration
     try:
         with open(path, "rb") as handle:
-            if b"connection" not in handle.read():
+            if not _reads_connection_on_import(handle.read()):
                 return migration
         return importlib.reload(module).Migration(migration.name, migration.app_label)
     except Exception:  # noqa: BLE001 - the migration as the project imported it
         return migration
+
+
+def _reads_connection_on_import(source: bytes) -> bool:
+    """``connection`` used outside functions: at import time, in the module or class body.
+    (``schema_editor.connection`` inside a RunPython function is read when it runs.)"""
+    import ast
+
+    if b"connection" not in source:
+        return False
+    pending: list[ast.AST] = [ast.parse(source)]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.Lambda):
+            continue
+        if (isinstance(node, ast.Name) and node.id == "connection") or (
+            isinstance(node, ast.Attribute) and node.attr == "connection"
+        ):
+            return True
+        pending.extend(ast.iter_child_nodes(node))
+    return False
 
 
 def _error(exc: BaseException) -> tuple[str, bool]:

@@ -131,3 +131,25 @@ def test_a_migration_that_chooses_by_vendor_on_import_renders_each_vendors_versi
     assert sql("postgresql") == ['ALTER TABLE "library_chapter" ADD COLUMN "words" bigint NULL;']
     assert sql("mysql") == ["ALTER TABLE `library_chapter` ADD COLUMN `words` integer NULL;"]
     assert sql("sqlite") == ['ALTER TABLE "library_chapter" ADD COLUMN "words" integer NULL;']
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("from django.db import connection\nif connection.vendor == 'sqlite':\n    X = 1\n", True),
+        (
+            "class Migration:\n    if connection.features.is_sqlite:\n        operations = []\n",
+            True,
+        ),
+        ("from django.db import connection\n", False),
+        ("def forwards(apps, schema_editor):\n    alias = schema_editor.connection.alias\n", False),
+        ("f = lambda apps, editor: editor.connection.vendor\n", False),
+        ("operations = []\n", False),
+    ],
+)
+def test_only_modules_reading_connection_on_import_are_imported_again(
+    source: str, expected: bool
+) -> None:
+    from migration_lint.render import _reads_connection_on_import
+
+    assert _reads_connection_on_import(source.encode()) is expected
