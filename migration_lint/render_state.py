@@ -115,14 +115,15 @@ def _bases(model_state: Any) -> Iterator[Key]:
             yield key
 
 
-def _relations(model_state: Any, fields: Iterable[Any] | None = None) -> Iterator[Any]:
-    for field in model_state.fields.values() if fields is None else fields:
+def _relations(model_state: Any) -> Iterator[Any]:
+    for field in model_state.fields.values():
         if field.remote_field is not None:
             yield field
 
 
 def _targets(model_state: Any) -> Iterator[tuple[Key, tuple[str, ...]]]:
-    """What ``model_state``'s relations point at, with the target fields they name."""
+    """What ``model_state``'s relations (and their through models) point at, with the target
+    fields they name."""
     owner = (model_state.app_label, model_state.name_lower)
     yield from _field_targets(_relations(model_state), owner)
 
@@ -334,8 +335,6 @@ class CarriedState:
             for model_state in group:
                 for target, names in _targets(model_state):
                     want(target, names)
-                for through in _throughs(model_state):
-                    want(through)
                 for base in _bases(model_state):
                     want(base)
         stubs: dict[Key, Any] = {}
