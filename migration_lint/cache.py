@@ -1,47 +1,62 @@
-"""A cache of parsed migration facts, keyed by file content and tool version.
+"""Caches of what parsing a file gives (migration facts, application-code scans), keyed by
+file content and the code that parses it.
 
-One pickle per project root under ``.migration_lint_cache/``; deleting the folder is always safe.
+One pickle per kind under ``.migration_lint_cache/``; deleting the folder is always safe.
 A cache that cannot be read or written is ignored: it only ever saves time.
 
 The folder lives in the checkout, so a pull request can put a file there: unpickling it may
-only build the facts' own classes and plain containers, never call anything else.
+only build the cached values' own classes, paths and plain containers, never call anything
+else.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import os
 import pickle
 import tempfile
 from pathlib import Path
+from typing import IO, ClassVar, Generic, TypeVar
 
 from migration_lint import __version__
 from migration_lint.facts import MigrationFacts
 
+V = TypeVar("V")
+
 CACHE_DIR = ".migration_lint_cache"
-_FACTS_MODULE = "migration_lint.facts"
 _BUILTINS = frozenset({"dict", "list", "tuple", "set", "frozenset", "bytes", "str", "int", "float"})
+_PATHS = frozenset({"Path", "PosixPath", "WindowsPath", "PurePosixPath", "PureWindowsPath"})
 
 
-def _fingerprint() -> str:
-    """The tool version plus a digest of the loader's code: an edit to the parser (between
-    releases, or in a development checkout) must not serve facts the old code produced."""
-    package = Path(__file__).resolve().parent
+def _fingerprint(sources: list[Path]) -> str:
+    """The tool version plus a digest of the code that builds the cached values: an edit to
+    it (between releases, or in a development checkout) must not serve what the old code made."""
     h = hashlib.blake2b(__version__.encode(), digest_size=6)
-    for path in sorted([package / "facts.py", *(package / "source").glob("*.py")]):
+    for path in sorted(sources):
         with contextlib.suppress(OSError):
             h.update(path.name.encode() + b"\0" + path.read_bytes())
     return f"{__version__}-{h.hexdigest()}"
 
 
-class _FactsUnpickler(pickle.Unpickler):
+class _Unpickler(pickle.Unpickler):
+    """Builds only the given modules' public classes, plain containers and paths."""
+
+    def __init__(self, handle: IO[bytes], modules: frozenset[str]) -> None:
+        super().__init__(handle)
+        self.modules = modules
+
     def find_class(self, module: str, name: str) -> object:
-        if (module == _FACTS_MODULE and not name.startswith("_")) or (
-            module == "builtins" and name in _BUILTINS
-        ):
+        if (module == "builtins" and name in _BUILTINS) or (module == "pathlib" and name in _PATHS):
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the facts cache")
+        if module in self.modules and not name.startswith("_"):
+            # Only the value classes: a function of the module (or another class) could be
+            # called by the pickle with arguments of its choosing.
+            found = super().find_class(module, name)
+            if isinstance(found, type) and dataclasses.is_dataclass(found):
+                return found
+        raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the cache")
 
 
 def digest(data: bytes, app_label: str, display_path: str) -> bytes:
@@ -50,33 +65,43 @@ def digest(data: bytes, app_label: str, display_path: str) -> bytes:
     return h.digest()
 
 
-class FactsCache:
+class PickleCache(Generic[V]):
+    """Values by key in one pickle per kind and code version; only what a run used is kept."""
+
+    kind: ClassVar[str]
+    value_type: ClassVar[type]
+    modules: ClassVar[frozenset[str]]
+    sources: ClassVar[tuple[str, ...]]  # package-relative globs of the code that builds values
+
     def __init__(self, root: Path | None) -> None:
-        self.file = root / CACHE_DIR / f"facts-{_fingerprint()}.pickle" if root else None
-        self.entries: dict[bytes, MigrationFacts] = {}
-        self.used: dict[bytes, MigrationFacts] = {}
+        package = Path(__file__).resolve().parent
+        sources = [path for pattern in self.sources for path in package.glob(pattern)]
+        name = f"{self.kind}-{_fingerprint(sources)}.pickle"
+        self.file = root / CACHE_DIR / name if root else None
+        self.entries: dict[bytes, V] = {}
+        self.used: dict[bytes, V] = {}
         self.dirty = False
         if self.file is not None:
             try:
                 with self.file.open("rb") as handle:
-                    loaded = _FactsUnpickler(handle).load()
+                    loaded = _Unpickler(handle, self.modules).load()
                 if isinstance(loaded, dict):
                     self.entries = {
                         k: v
                         for k, v in loaded.items()
-                        if isinstance(k, bytes) and isinstance(v, MigrationFacts)
+                        if isinstance(k, bytes) and isinstance(v, self.value_type)
                     }
             except Exception:  # noqa: BLE001 - a stale or foreign cache is just a miss
                 self.entries = {}
 
-    def get(self, key: bytes) -> MigrationFacts | None:
-        facts = self.entries.get(key)
-        if facts is not None:
-            self.used[key] = facts
-        return facts
+    def get(self, key: bytes) -> V | None:
+        value = self.entries.get(key)
+        if value is not None:
+            self.used[key] = value
+        return value
 
-    def put(self, key: bytes, facts: MigrationFacts) -> None:
-        self.used[key] = facts
+    def put(self, key: bytes, value: V) -> None:
+        self.used[key] = value
         self.dirty = True
 
     def save(self) -> None:
@@ -88,13 +113,22 @@ class FactsCache:
             ignore = self.file.parent / ".gitignore"
             if not ignore.exists():
                 ignore.write_text("# Created by migration-lint; safe to delete.\n*\n")
-            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=".facts-")
+            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=f".{self.kind}-")
             with os.fdopen(fd, "wb") as handle:
                 pickle.dump(self.used, handle, protocol=pickle.HIGHEST_PROTOCOL)
             os.replace(tmp, self.file)
             # Caches of other versions of the tool are never read again.
-            for stale in self.file.parent.glob("facts-*.pickle"):
+            for stale in self.file.parent.glob(f"{self.kind}-*.pickle"):
                 if stale != self.file:
                     stale.unlink()
         except OSError:
             pass
+
+
+class FactsCache(PickleCache[MigrationFacts]):
+    """Parsed migration facts."""
+
+    kind = "facts"
+    value_type = MigrationFacts
+    modules = frozenset({"migration_lint.facts"})
+    sources = ("facts.py", "source/*.py")

@@ -1,0 +1,145 @@
+"""The caches under ``.migration_lint_cache/``: what they save, what invalidates them, and that a
+planted file can build nothing but the cached values."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from migration_lint import appscan, lint
+from migration_lint.cache import CACHE_DIR
+from migration_lint.lint import Options, run
+from tests.helpers import chdir, write_tree
+
+INITIAL = """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    initial = True
+    operations = [
+        migrations.CreateModel("Tag", [("id", models.AutoField(primary_key=True)), ("name", models.CharField(max_length=10))]),
+    ]
+"""
+
+ADD_NOTE = """\
+from django.db import migrations, models
+
+
+class Migration(migrations.Migration):
+    dependencies = [("shop", "0001_initial")]
+    operations = [migrations.AddField("tag", "note", models.TextField(null=True))]
+"""
+
+VIEWS = """\
+from shop.models import Tag
+
+
+def tag(name):
+    return Tag.objects.get_or_create(name=name)
+"""
+
+MODELS = """\
+from django.db import models
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=10)
+"""
+
+FILES = [
+    ("shop/__init__.py", ""),
+    ("shop/models.py", MODELS),
+    ("shop/views.py", VIEWS),
+    ("shop/migrations/__init__.py", ""),
+    ("shop/migrations/0001_initial.py", INITIAL),
+    ("shop/migrations/0002_tag_note.py", ADD_NOTE),
+]
+
+
+def lint_codes(root: Path, *paths: str) -> list[tuple[str, str]]:
+    with chdir(root):
+        result = run(Options(paths=paths, source_only=True))
+    return sorted((f.code, f.path) for f in result.findings)
+
+
+@pytest.fixture
+def counted(monkeypatch: pytest.MonkeyPatch) -> dict[str, int]:
+    """How many migrations were parsed and application files scanned."""
+    counts = {"parsed": 0, "scanned": 0}
+    parse, scan = lint.parse_migration, appscan.scan_source
+
+    def parse_migration(*args: Any, **kwargs: Any) -> Any:
+        counts["parsed"] += 1
+        return parse(*args, **kwargs)
+
+    def scan_source(*args: Any, **kwargs: Any) -> Any:
+        counts["scanned"] += 1
+        return scan(*args, **kwargs)
+
+    monkeypatch.setattr(lint, "parse_migration", parse_migration)
+    monkeypatch.setattr(appscan, "scan_source", scan_source)
+    return counts
+
+
+def test_a_changed_migration_is_parsed_again_and_nothing_else(
+    tmp_path: Path, counted: dict[str, int]
+) -> None:
+    write_tree(tmp_path, FILES)
+    first = lint_codes(tmp_path, "shop/migrations/0002_tag_note.py")
+    assert ("ML301", "shop/views.py") in first
+    assert counted == {"parsed": 2, "scanned": 1}
+    cache = tmp_path / CACHE_DIR
+    assert sorted(p.name.split("-")[0] for p in cache.glob("*.pickle")) == [
+        "appcode",
+        "facts",
+        "results.pickle",
+    ]
+
+    # What a pre-commit run sees after an edit: one migration changed.
+    note = tmp_path / "shop/migrations/0002_tag_note.py"
+    note.write_text(ADD_NOTE + "# edited\n")
+    assert lint_codes(tmp_path, "shop/migrations/0002_tag_note.py") == first
+    assert counted == {"parsed": 3, "scanned": 1}
+
+    # An application file that changes is scanned again.
+    (tmp_path / "shop/views.py").write_text(VIEWS.replace("name=name", "name=name.lower()"))
+    assert lint_codes(tmp_path, "shop/migrations/0002_tag_note.py") == first
+    assert counted == {"parsed": 3, "scanned": 2}
+
+
+def test_without_the_cache_nothing_is_written(tmp_path: Path, counted: dict[str, int]) -> None:
+    write_tree(tmp_path, FILES)
+    for _ in range(2):
+        with chdir(tmp_path):
+            run(Options(source_only=True, use_cache=False))
+    assert counted == {"parsed": 4, "scanned": 2}
+    assert not (tmp_path / CACHE_DIR).exists()
+
+
+class _Planted:
+    """Unpickles as a call of ``Path.touch`` on a marker file: what a planted cache would try."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = marker
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (Path.touch, (self.marker,))
+
+
+def test_a_planted_cache_file_runs_nothing_and_is_a_miss(
+    tmp_path: Path, counted: dict[str, int]
+) -> None:
+    write_tree(tmp_path, FILES)
+    expected = lint_codes(tmp_path)
+    marker = tmp_path / "owned"
+    bomb = _Planted(marker)
+    for path in (tmp_path / CACHE_DIR).glob("*.pickle"):
+        path.write_bytes(pickle.dumps({b"key": bomb}))
+    counted.update(parsed=0, scanned=0)
+    assert lint_codes(tmp_path) == expected
+    assert not marker.exists()
+    assert counted == {"parsed": 2, "scanned": 1}  # every cache was a miss
