@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import hashlib
 import os
 import pickle
+import subprocess
 import tempfile
 from pathlib import Path
 from typing import IO, ClassVar, Generic, TypeVar
@@ -59,6 +61,27 @@ class _Unpickler(pickle.Unpickler):
         raise pickle.UnpicklingError(f"{module}.{name} is not allowed in the cache")
 
 
+@functools.cache
+def committed(folder: Path) -> bool:
+    """Whether git tracks a file in the cache folder. Such a cache came with the checkout (a
+    pull request can add one with ``git add -f``) and could hold false values for the exact
+    content of a file, hiding a finding: it is neither read nor written."""
+    if not folder.is_dir():
+        return False
+    try:
+        listed = subprocess.run(
+            ["git", "ls-files", "--", "."],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return listed.returncode == 0 and bool(listed.stdout.strip())
+
+
 def digest(data: bytes, app_label: str, display_path: str) -> bytes:
     h = hashlib.blake2b(data, digest_size=16)
     h.update(b"\0" + app_label.encode() + b"\0" + display_path.encode())
@@ -78,6 +101,8 @@ class PickleCache(Generic[V]):
         sources = [path for pattern in self.sources for path in package.glob(pattern)]
         name = f"{self.kind}-{_fingerprint(sources)}.pickle"
         self.file = root / CACHE_DIR / name if root else None
+        if self.file is not None and self.file.exists() and committed(self.file.parent):
+            self.file = None
         self.entries: dict[bytes, V] = {}
         self.used: dict[bytes, V] = {}
         self.dirty = False

@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from migration_lint import __version__
-from migration_lint.cache import CACHE_DIR
+from migration_lint.cache import CACHE_DIR, committed
 
 _ALLOWED = {
     "migration_lint.findings": None,
@@ -104,6 +104,8 @@ def _file(root: Path) -> Path:
 
 
 def load(root: Path, key: bytes) -> tuple[list[object], int, list[str]] | None:
+    if _file(root).exists() and committed(_file(root).parent):
+        return None
     try:
         with _file(root).open("rb") as handle:
             stored = _Unpickler(handle).load()
@@ -116,6 +118,8 @@ def load(root: Path, key: bytes) -> tuple[list[object], int, list[str]] | None:
 
 def save(root: Path, key: bytes, value: tuple[list[object], int, list[str]]) -> None:
     path = _file(root)
+    if path.parent.is_dir() and committed(path.parent):
+        return  # never rewrite files git tracks
     try:
         path.parent.mkdir(exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-")

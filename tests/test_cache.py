@@ -143,3 +143,27 @@ def test_a_planted_cache_file_runs_nothing_and_is_a_miss(
     assert lint_codes(tmp_path) == expected
     assert not marker.exists()
     assert counted == {"parsed": 2, "scanned": 1}  # every cache was a miss
+
+
+def test_a_cache_committed_to_git_is_neither_read_nor_written(
+    tmp_path: Path, counted: dict[str, int]
+) -> None:
+    # A pull request can add the folder with ``git add -f``; its values could be false.
+    import subprocess
+
+    from migration_lint import cache
+
+    write_tree(tmp_path, FILES)
+    expected = lint_codes(tmp_path)
+    git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "init", "-q"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "-A"], cwd=tmp_path, check=True)
+    subprocess.run([*git, "add", "-f", CACHE_DIR], cwd=tmp_path, check=True)
+    subprocess.run([*git, "commit", "-qm", "planted"], cwd=tmp_path, check=True)
+    cache.committed.cache_clear()
+    stamps = {p: p.stat().st_mtime_ns for p in (tmp_path / CACHE_DIR).glob("*.pickle")}
+    counted.update(parsed=0, scanned=0)
+    (tmp_path / "shop/views.py").write_text(VIEWS + "# edited\n")
+    assert lint_codes(tmp_path) == expected
+    assert counted == {"parsed": 2, "scanned": 1}  # nothing was read from the cache
+    assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # nor written
