@@ -15,6 +15,7 @@ unrendered; each migration renders from a state holding only the models its SQL 
 from __future__ import annotations
 
 import contextlib
+import functools
 import gc
 import sys
 from collections.abc import Iterator, Mapping
@@ -252,12 +253,18 @@ def for_vendor(graph: Any, key: Key) -> Any:
     if module is None or not path:
         return migration
     try:
-        with open(path, "rb") as handle:
-            if not _reads_connection_on_import(handle.read()):
-                return migration
+        if not _module_reads_connection(path):
+            return migration
         return importlib.reload(module).Migration(migration.name, migration.app_label)
     except Exception:  # noqa: BLE001 - the migration as the project imported it
         return migration
+
+
+@functools.cache
+def _module_reads_connection(path: str) -> bool:
+    """Read and parse each migration file once, not once per vendor."""
+    with open(path, "rb") as handle:
+        return _reads_connection_on_import(handle.read())
 
 
 def _reads_connection_on_import(source: bytes) -> bool:

@@ -134,11 +134,9 @@ def _field_targets(fields: Iterable[Any], owner: Key) -> Iterator[tuple[Key, tup
         if target is not None:
             names = getattr(field, "to_fields", None) or ()
             yield target, tuple(name for name in names if name)
-        through = getattr(field.remote_field, "through", None)
+        through = _through(field, owner)
         if through is not None:
-            key = _key(through, owner)
-            if key is not None:
-                yield key, ()
+            yield through, ()
 
 
 def _operation_targets(operation: Any, app_label: str) -> Iterator[tuple[Key, tuple[str, ...]]]:
@@ -163,14 +161,18 @@ def _operation_targets(operation: Any, app_label: str) -> Iterator[tuple[Key, tu
             yield key, ()
 
 
+def _through(field: Any, owner: Key) -> Key | None:
+    """The explicit through model of a many-to-many field (None for any other field)."""
+    through = getattr(field.remote_field, "through", None)
+    return _key(through, owner) if through is not None else None
+
+
 def _throughs(model_state: Any) -> Iterator[Key]:
     owner = (model_state.app_label, model_state.name_lower)
     for field in _relations(model_state):
-        through = getattr(field.remote_field, "through", None)
+        through = _through(field, owner)
         if through is not None:
-            key = _key(through, owner)
-            if key is not None:
-                yield key
+            yield through
 
 
 def _stub(model_state: Any, named: set[str]) -> Any:
