@@ -15,7 +15,7 @@ from migration_lint.facts import (
     Suppression,
     Unknown,
 )
-from migration_lint.source.parse import parse_migration
+from migration_lint.source.parse import _may_mutate, parse_migration
 
 PATH = "shop/migrations/0002_change.py"
 MIGRATION = """\
@@ -1152,3 +1152,22 @@ def test_imports_are_recorded() -> None:
         "    operations = []\n"
     )
     assert facts.imports == ("django.db.models.deletion", "django.db", "shop.migrations")
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    (
+        pytest.param(b"OPS += [x]\n", True, id="augmented"),
+        pytest.param(b"OPS <<= 1\n", True, id="augmented-shift"),
+        pytest.param(b"del OPS[0]\n", True, id="del"),
+        pytest.param(b"if x:\n    del(OPS[0])\n", True, id="del-call-form"),
+        pytest.param(b"OPS[0] = None\n", True, id="item"),
+        pytest.param(b"Migration.atomic = False\n", True, id="attribute"),
+        pytest.param(b"OPS . append (x)\n", True, id="method"),
+        pytest.param(b"model = models.DeleteModel(deleted=1)\n", False, id="del-inside-words"),
+        pytest.param(b"x = a == b\nf(k=1)\n", False, id="comparison-and-keyword"),
+    ),
+)
+def test_files_that_may_change_a_list_in_place(text: bytes, expected: bool) -> None:
+    # The cheap test that decides whether a file's statements are walked for in-place changes.
+    assert _may_mutate(text) is expected

@@ -359,7 +359,7 @@ def _facts(path: str, data: bytes, app_label: str, name: str, module_name: str) 
     # in a loop or an ``if``) is not what its literal says: leave it to be dynamic.
     # Walking every node is the costliest part of reading a file; a file without any token
     # that can change a list in place cannot hold such a change.
-    may_mutate = _MAY_MUTATE.search(data) is not None
+    may_mutate = _may_mutate(data)
     module_mutated = _mutated(module.body) if may_mutate else set()
     for mutated in module_mutated:
         module_values.pop(mutated, None)
@@ -436,11 +436,21 @@ def _dotted(node: ast.expr) -> str | None:
     return ".".join([node.id, *reversed(parts)])
 
 
-_MAY_MUTATE = re.compile(
-    rb"[-+*/%@&|^<>]=|\bdel\b|\]\s*=(?!=)|\.\s*[A-Za-z_]\w*\s*=(?!=)|\.\s*(?:"
-    + b"|".join(name.encode() for name in sorted(_MUTATORS))
-    + rb")\s*\("
+# One pattern per kind of token, each starting with a literal so the search can skip ahead to
+# it (lookbehinds come after the literal): the single alternation this replaces, with ``\b``
+# in front, took a third as long as ``ast.parse`` itself on the benchmark corpus.
+_MAY_MUTATE = (
+    re.compile(rb"=(?<=[-+*/%@&|^<>]=)"),
+    re.compile(rb"del(?<!\wdel)\b"),
+    re.compile(rb"\]\s*=(?!=)"),
+    re.compile(rb"\.\s*[A-Za-z_]\w*\s*=(?!=)"),
+    re.compile(rb"\.\s*(?:" + b"|".join(name.encode() for name in sorted(_MUTATORS)) + rb")\s*\("),
 )
+
+
+def _may_mutate(data: bytes) -> bool:
+    """False when ``data`` has no token that could change a list in place."""
+    return any(pattern.search(data) for pattern in _MAY_MUTATE)
 
 
 def _mutated(statements: Iterable[ast.stmt]) -> set[str]:
