@@ -111,6 +111,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--no-cache", action="store_true", help="do not read or write .migration_lint_cache"
     )
+    parser.add_argument(
+        "--jobs",
+        "-j",
+        type=int,
+        metavar="N",
+        help="processes for parsing and rules on a large cold run (default: one per core)",
+    )
     parser.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     parser.add_argument(
         "--explain",
@@ -169,6 +176,8 @@ def run_lint(args: argparse.Namespace, stdout: Any) -> int:
         if not sep:
             raise UsageError(f"--severity: expected CODE=LEVEL, got {item!r}")
         severities.update(parse_severities({code: level}))
+    if args.jobs is not None and args.jobs < 1:
+        raise UsageError(f"--jobs: expected a number of processes of 1 or more, got {args.jobs}")
     options = Options(
         paths=paths,
         app_labels=labels,
@@ -187,6 +196,7 @@ def run_lint(args: argparse.Namespace, stdout: Any) -> int:
         explain=args.explain,
         main_branch=args.main_branch or config.get("main-branch"),
         lock_file=args.lock_file or config.get("lock-file"),
+        jobs=args.jobs or 0,
     )
     try:
         fail_on = Severity.parse(args.fail_on or config.get("fail-on", "error"))

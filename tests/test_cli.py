@@ -351,6 +351,8 @@ def test_format_from_pyproject(tmp_path: Path) -> None:
         pytest.param(("--severity", "ML901"), ("CODE=LEVEL",), id="severity-without-level"),
         pytest.param(("--severity", "ML901=loud"), ("loud",), id="unknown-severity"),
         pytest.param(("--color", "sometimes"), ("--color",), id="bad-color"),
+        pytest.param(("--jobs", "0"), ("--jobs", "0"), id="no-jobs"),
+        pytest.param(("--jobs", "two"), ("--jobs", "two"), id="jobs-not-a-number"),
         pytest.param(("--no-such-flag",), ("--no-such-flag",), id="unknown-flag"),
         pytest.param(("--since", "HEAD"), ("git repository",), id="since-outside-git"),
     ),

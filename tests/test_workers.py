@@ -1,0 +1,173 @@
+"""Forked workers: the same results as one process, whatever a child does."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from benchmarks.corpus import generate
+from migration_lint import workers
+from migration_lint.lint import Options, run
+from tests.helpers import chdir
+
+pytestmark = pytest.mark.skipif(
+    not hasattr(os, "fork"), reason="forked workers need os.fork (not on this platform)"
+)
+
+
+def _pid_after(seconds: float) -> Callable[[], int]:
+    def unit() -> int:
+        # Long enough that the child is up before this process has taken every unit.
+        time.sleep(seconds)
+        return os.getpid()
+
+    return unit
+
+
+def _no_children_left() -> bool:
+    try:
+        os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return True
+    return False
+
+
+def test_units_run_in_two_processes_and_come_back_in_order() -> None:
+    units = [_pid_after(0.05) for _ in range(8)]
+    pids = workers.run(units, jobs=2)
+    assert len(pids) == 8
+    assert len(set(pids)) == 2
+    assert os.getpid() in pids
+    assert _no_children_left()
+
+
+def test_results_keep_the_units_order() -> None:
+    units = [lambda n=n: (time.sleep(0.01), n * n)[1] for n in range(12)]
+    assert workers.run(units, jobs=3) == [n * n for n in range(12)]
+
+
+def test_one_job_runs_everything_here() -> None:
+    assert set(workers.run([_pid_after(0) for _ in range(4)], jobs=1)) == {os.getpid()}
+
+
+@pytest.mark.parametrize(
+    "fail",
+    (
+        pytest.param(lambda: 1 / 0, id="exception"),
+        pytest.param(lambda: os._exit(3), id="killed"),
+        pytest.param(lambda: lambda: None, id="result-does-not-pickle"),
+    ),
+)
+def test_a_failing_child_costs_time_only(fail: Callable[[], object]) -> None:
+    parent = os.getpid()
+
+    def unit(n: int) -> int:
+        time.sleep(0.02)
+        if os.getpid() != parent:
+            fail()
+        return n
+
+    assert workers.run([lambda n=n: unit(n) for n in range(8)], jobs=2) == list(range(8))
+    assert _no_children_left()
+
+
+def test_an_exception_here_stops_the_children() -> None:
+    parent = os.getpid()
+
+    def unit() -> None:
+        if os.getpid() == parent:
+            raise RuntimeError("boom")
+        time.sleep(5)
+
+    start = time.monotonic()
+    with pytest.raises(RuntimeError, match="boom"):
+        workers.run([unit for _ in range(4)], jobs=2)
+    assert time.monotonic() - start < 4
+    assert _no_children_left()
+
+
+def test_chunks() -> None:
+    assert workers.chunks(0, 2, 10) == []
+    assert workers.chunks(15, 2, 10) == [range(15)]  # too little to share
+    assert workers.chunks(100, 1, 10) == [range(100)]
+    pieces = workers.chunks(1000, 2, 10)
+    assert [i for piece in pieces for i in piece] == list(range(1000))
+    assert len(pieces) == 8  # several per job, so that an early finisher takes more
+    many = workers.chunks(100_000, 64, 1)
+    assert len(many) <= workers.MAX_UNITS
+    assert [i for piece in many for i in piece] == list(range(100_000))
+
+
+def test_available_is_one_with_another_thread_running() -> None:
+    import threading
+
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        assert workers.available() == 1
+    finally:
+        stop.set()
+        thread.join()
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("workers") / "corpus"
+    generate(root, 400, apps=6)
+    first = sorted(root.glob("*/migrations/0001_*.py"))[0]
+    app = first.parent.parent
+    model = re.search(r"CreateModel\(\s*name='(\w+)'", first.read_text(encoding="utf-8"))
+    assert model is not None
+    # Application code with noqa comments, one used and one not: their suppress stage runs in
+    # the parent on what the project rules' unit sent back.
+    (app / "views.py").write_text(
+        "from django.apps import apps\n\n\n"
+        "def view(value):\n"
+        f"    Model = apps.get_model({app.name!r}, {model.group(1)!r})\n"
+        "    Model.objects.get_or_create(country=value)  # noqa: ML301\n"
+        "    return Model.objects.get_or_create(city=value)  # noqa: ML302\n",
+        encoding="utf-8",
+    )
+    return root
+
+
+def _lint(root: Path, jobs: int) -> tuple[list[tuple[object, ...]], list[str]]:
+    with chdir(root):
+        result = run(Options(source_only=True, use_cache=False, jobs=jobs))
+    return [
+        (f.code, f.path, f.line, f.column, f.message, f.help, f.fix) for f in result.findings
+    ], result.notes
+
+
+def test_a_run_with_two_jobs_finds_what_one_finds(corpus: Path) -> None:
+    one = _lint(corpus, 1)
+    two = _lint(corpus, 2)
+    assert len(one[0]) > 100
+    assert two == one
+    assert _no_children_left()
+
+
+def test_the_project_rules_sent_back_by_a_child(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The parent waits before taking its first unit, so the child takes the project rules (the
+    # first unit): their findings, notes and application noqa comments must come back.
+    parent, take = os.getpid(), workers._take
+
+    def slow_take(queue: int) -> Iterator[int]:
+        if os.getpid() == parent:
+            time.sleep(0.5)
+        return take(queue)
+
+    one = _lint(corpus, 1)
+    monkeypatch.setattr(workers, "_take", slow_take)
+    two = _lint(corpus, 2)
+    assert two == one
+    in_views = [(code, line) for code, path, line, *_ in one[0] if path.endswith("views.py")]
+    assert in_views == [("ML301", 7), ("ML903", 7)]
