@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import cache, cached_property
 from typing import TypeVar, Union
 
 _T = TypeVar("_T")
@@ -79,7 +80,15 @@ def evolve(obj: _T, **changes: object) -> _T:
     new = object.__new__(type(obj))
     new.__dict__.update(obj.__dict__)
     new.__dict__.update(changes)
+    # A cached property was computed from the old values: it must not outlive them.
+    for name in _cached_properties(type(obj)):
+        new.__dict__.pop(name, None)
     return new
+
+
+@cache
+def _cached_properties(cls: type) -> tuple[str, ...]:
+    return tuple(name for name, value in vars(cls).items() if isinstance(value, cached_property))
 
 
 def is_known(value: Value) -> bool:
@@ -276,6 +285,12 @@ class ModelState:
     @property
     def key(self) -> tuple[str, str]:
         return (self.app_label, self.name.lower())
+
+    @cached_property
+    def related_models(self) -> frozenset[str]:
+        """The models its relations point at, as ``app.model``: a rename of a model visits every
+        model of the project, and would otherwise visit every field too."""
+        return frozenset(f.related_model for f in self.fields if f.related_model)
 
     def field(self, name: str) -> FieldState | None:
         lowered = name.lower()

@@ -128,14 +128,6 @@ def together_sets(value: Value) -> tuple[tuple[str, ...], ...]:
     return tuple(names(v) for v in value if isinstance(v, tuple))
 
 
-def _points_to(model: ModelState, label: str) -> bool:
-    # A plain loop, not any() over a generator: a rename visits every field of the project.
-    for f in model.fields:  # noqa: SIM110
-        if f.related_model == label:
-            return True
-    return False
-
-
 class Replayer:
     """Applies operations of one app's migration to a models mapping, in place."""
 
@@ -225,7 +217,7 @@ class Replayer:
         # Django repoints every relation to the renamed model (ProjectState.rename_model).
         old_label, new_label = f"{self.app_label}.{old[1]}", f"{self.app_label}.{new.lower()}"
         for key, model in list(self.models.items()):
-            if _points_to(model, old_label):
+            if old_label in model.related_models:
                 fields = tuple(
                     replace(f, related_model=new_label) if f.related_model == old_label else f
                     for f in model.fields

@@ -500,6 +500,27 @@ def test_rename_model_repoints_relations() -> None:
     assert customer.column == "customer_id"
 
 
+def test_a_relation_added_after_a_rename_follows_the_next_renames() -> None:
+    # A rename reads every model's relations once, cached on the model state; a field added
+    # after that must not be hidden by the stale cache, nor the repointed one after it.
+    models = models_after(
+        ops(
+            'migrations.CreateModel("Customer", [])',
+            'migrations.CreateModel("Order", [])',
+            'migrations.CreateModel("Other", [])',
+        ),
+        ops('migrations.RenameModel("Other", "Another")'),
+        ops(
+            'migrations.AddField("order", "customer", models.ForeignKey("shop.Customer", models.CASCADE))'
+        ),
+        ops('migrations.RenameModel("Customer", "Client")'),
+        ops('migrations.RenameModel("Client", "Buyer")'),
+    )
+    customer = models[("shop", "order")].field("customer")
+    assert customer is not None
+    assert customer.related_model == "shop.buyer"
+
+
 def test_delete_model() -> None:
     models = models_after(ORDER, ops('migrations.DeleteModel("Order")'))
     assert ("shop", "order") not in models
