@@ -40,6 +40,8 @@ class _Source:
     def __init__(self, data: bytes) -> None:
         # ast's offsets count UTF-8 bytes of the decoded text, whatever the file's encoding: a
         # latin-1 file (with its coding cookie) is re-encoded so that the offsets line up.
+        # In an ASCII file (most migrations) every byte offset is a character offset.
+        self.ascii = data.isascii()
         if not any(b"coding" in line for line in data[:512].split(b"\n", 2)[:2]):
             # No cookie, so UTF-8 (the usual case, and a quick one): only a BOM is not text.
             self.lines = data.removeprefix(b"\xef\xbb\xbf").splitlines(keepends=True)
@@ -52,7 +54,7 @@ class _Source:
         self.lines = data.splitlines(keepends=True)
 
     def column(self, line: int, byte_offset: int) -> int:
-        if 0 < line <= len(self.lines):
+        if not self.ascii and 0 < line <= len(self.lines):
             raw = self.lines[line - 1][:byte_offset]
             if not raw.isascii():
                 return len(raw.decode("utf-8", "replace")) + 1
@@ -98,11 +100,15 @@ class _Evaluator:
         self.local_functions = local_functions
 
     def value(self, node: ast.expr) -> Value:
-        if isinstance(node, ast.Constant):
-            value = node.value
+        kind = type(node)
+        # The two commonest values first, by exact type: this runs for every argument.
+        if kind is ast.Constant:
+            value = node.value  # type: ignore[attr-defined]
             if value is Ellipsis or isinstance(value, complex):
                 return Unknown(self.source.text(node))
             return value
+        if kind is ast.Call:
+            return self.call(node)  # type: ignore[arg-type]
         if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
             if any(isinstance(e, ast.Starred) for e in node.elts):
                 return Unknown(self.source.text(node))
