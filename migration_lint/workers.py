@@ -18,9 +18,10 @@ import pickle
 import signal
 import struct
 import sys
+import tempfile
 import threading
 from collections.abc import Callable, Iterator, Sequence
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
 T = TypeVar("T")
 
@@ -46,7 +47,7 @@ def chunks(count: int, jobs: int, smallest: int) -> list[range]:
     a process that finishes early takes more; one piece when there is too little to share."""
     if jobs <= 1 or count < 2 * smallest:
         return [range(count)] if count else []
-    size = max(smallest, -(-count // (4 * jobs)), -(-count // MAX_UNITS))
+    size = max(smallest, -(-count // (8 * jobs)), -(-count // MAX_UNITS))
     return [range(start, min(start + size, count)) for start in range(0, count, size)]
 
 
@@ -60,27 +61,27 @@ def run(units: Sequence[Callable[[], T]], jobs: int) -> list[T]:
     queue_out, queue_in = os.pipe()
     os.write(queue_in, b"".join(_NUMBER.pack(i) for i in range(len(units))))
     os.close(queue_in)
-    children: list[tuple[int, int]] = []
+    children: list[tuple[int, IO[bytes]]] = []
     results: dict[int, T] = {}
     try:
         for _ in range(min(jobs, len(units)) - 1):
-            result_out, result_in = os.pipe()
+            # A file, not a pipe: a child never waits for this process to read, and writes each
+            # result as soon as it has it, so only the last one is left to write at the end.
+            written: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _collect
             pid = os.fork()
             if pid == 0:  # pragma: no cover (a child leaves through os._exit)
-                os.close(result_out)
-                _child(units, queue_out, result_in)
-            os.close(result_in)
-            children.append((pid, result_out))
+                _child(units, queue_out, written)
+            children.append((pid, written))
         for number in _take(queue_out):
             results[number] = units[number]()
-        for pid, result_out in children:
-            results.update(_collect(pid, result_out))
+        for pid, out in children:
+            results.update(_collect(pid, out))
         children.clear()
     finally:
         os.close(queue_out)
-        for pid, result_out in children:  # only when this process raised: stop the others
-            os.close(result_out)
+        for pid, out in children:  # only when this process raised: stop the others
             _stop(pid)
+            out.close()
     return [results[i] if i in results else units[i]() for i in range(len(units))]
 
 
@@ -90,33 +91,35 @@ def _take(queue: int) -> Iterator[int]:
         yield _NUMBER.unpack(data)[0]
 
 
-def _child(units: Sequence[Callable[[], object]], queue: int, out: int) -> None:
+def _child(units: Sequence[Callable[[], object]], queue: int, out: IO[bytes]) -> None:
     status = 1
     try:
-        done = {number: units[number]() for number in _take(queue)}
-        payload = pickle.dumps(done, protocol=pickle.HIGHEST_PROTOCOL)
-        with os.fdopen(out, "wb") as pipe:
-            pipe.write(payload)
+        for number in _take(queue):
+            pickle.dump((number, units[number]()), out, protocol=pickle.HIGHEST_PROTOCOL)
+        out.flush()
         status = 0
-    except BaseException:  # noqa: BLE001 - the parent runs these units again
+    except BaseException:  # noqa: BLE001 - the parent runs the units that are missing again
         pass
     finally:
         # Not sys.exit: the parent's atexit handlers and buffered output are not the child's.
         os._exit(status)
 
 
-def _collect(pid: int, out: int) -> dict[int, Any]:
-    with os.fdopen(out, "rb") as pipe:
-        data = pipe.read()
+def _collect(pid: int, out: IO[bytes]) -> dict[int, Any]:
+    """What the child wrote, once it has exited; nothing if it failed."""
     _, status = os.waitpid(pid, 0)
-    if os.waitstatus_to_exitcode(status) != 0 or not data:
-        return {}
-    try:
-        # Written a moment ago by our own fork, like the units it ran.
-        loaded: dict[int, Any] = pickle.loads(data)
-        return loaded
-    except Exception:  # noqa: BLE001
-        return {}
+    found: dict[int, Any] = {}
+    with out:
+        if os.waitstatus_to_exitcode(status) != 0:
+            return found
+        out.seek(0)
+        while True:
+            try:
+                # Written a moment ago by our own fork, like the units it ran.
+                number, result = pickle.load(out)
+            except EOFError:
+                return found
+            found[number] = result
 
 
 def _stop(pid: int) -> None:
