@@ -391,7 +391,8 @@ def run_rules(lint: LintContext, rules: dict[str, type[Rule]], jobs: int = 1) ->
     pieces = workers.chunks(len(lint.targets), jobs, smallest=64) if per_migration else []
     # The project unit first: it is the longest, and must not be left to run alone at the end.
     units: list[Callable[[], RulesOutput]] = [project, *(partial(migrations, p) for p in pieces)]
-    done = workers.run(units, jobs)
+    # One piece of migrations is too little to share (a pre-commit run): no fork for it.
+    done = workers.run(units, jobs if len(pieces) > 1 else 1)
     out = RulesOutput([], [])
     for part in (*done[1:], done[0]):  # the order of a run with one job
         out.findings.extend(part.findings)

@@ -171,3 +171,14 @@ def test_the_project_rules_sent_back_by_a_child(
     assert two == one
     in_views = [(code, line) for code, path, line, *_ in one[0] if path.endswith("views.py")]
     assert in_views == [("ML301", 7), ("ML903", 7)]
+
+
+def test_a_small_run_does_not_fork(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A pre-commit run lints a file or two: a fork would cost more than the work.
+    generate(tmp_path / "small", 20, apps=2)
+
+    def no_fork() -> int:
+        raise AssertionError("forked for a small run")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    assert _lint(tmp_path / "small", 2)[0] == _lint(tmp_path / "small", 1)[0]
