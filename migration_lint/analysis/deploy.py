@@ -97,16 +97,23 @@ def existing_model(
 
 
 def new_field(ctx: MigrationContext, op: Operation) -> FieldState | None:
+    """The field an AddField or AlterField gives, read once per operation: half a dozen
+    rules ask for it."""
+    known: dict[tuple[int | str, ...], FieldState | None] = ctx.memo.setdefault("new_field", {})  # type: ignore[assignment]
+    if op.path in known:
+        return known[op.path]
     name = op.kwargs.get("name")
     model = op.kwargs.get("model_name")
-    if not isinstance(name, str) or not isinstance(op.kwargs.get("field"), Call):
-        return None
-    return field_state(
-        name,
-        op.kwargs.get("field"),
-        ctx.migration.app_label,
-        model if isinstance(model, str) else None,
-    )
+    found = None
+    if isinstance(name, str) and isinstance(op.kwargs.get("field"), Call):
+        found = field_state(
+            name,
+            op.kwargs.get("field"),
+            ctx.migration.app_label,
+            model if isinstance(model, str) else None,
+        )
+    known[op.path] = found
+    return found
 
 
 def kind(f: FieldState) -> str:
