@@ -293,11 +293,15 @@ class ModelState:
         return frozenset(f.related_model for f in self.fields if f.related_model)
 
     def field(self, name: str) -> FieldState | None:
-        lowered = name.lower()
+        return self._fields_by_name.get(name.lower())
+
+    @cached_property
+    def _fields_by_name(self) -> dict[str, FieldState]:
+        # The first of two fields whose names differ only in case, as a search in order finds.
+        by_name: dict[str, FieldState] = {}
         for f in self.fields:
-            if f.name.lower() == lowered:
-                return f
-        return None
+            by_name.setdefault(f.name.lower(), f)
+        return by_name
 
     def unique_sets(self) -> tuple[UniqueSet, ...]:
         """Every column set the table keeps unique: primary key, unique fields, together, constraints."""

@@ -223,7 +223,9 @@ def is_postgres(ctx: MigrationContext) -> bool:
 
 
 def op_is(op: Operation, *names: str) -> bool:
-    return op.qualname in tuple(_M + n for n in names)
+    # Every rule asks this of every operation: compare the short name first, no strings built.
+    qualname = op.qualname
+    return qualname.startswith(_M) and qualname[len(_M) :] in names
 
 
 # Field options Django keeps out of the database: changing only these emits no SQL.
