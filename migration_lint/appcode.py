@@ -13,9 +13,9 @@ read too: data migrations call ``apps.get_model("app", "Model").objects.get_or_c
 Which of the calls found a run reports (all of them, or with only migration files given those
 on the models the migrations touch) is the rules' business: ``rules/_get_or_create.py``.
 
-The parse (:mod:`migration_lint.appscan`, libcst with ``ScopeProvider`` and its qualified
-names, imported only when a file needs parsing and its scan is not cached) turns each call's
-receiver into a :class:`Target`: a model class and a manager attribute, a related manager reached
+The parse (:mod:`migration_lint.appscan`: the standard library's ``ast`` and a small scope model
+of its own for qualified names, imported only when a file needs parsing and its scan is not
+cached) turns each call's receiver into a :class:`Target`: a model class and a manager attribute, a related manager reached
 from an instance whose model is known statically, or ``self`` inside a manager class. Which model
 that is, and which fields its lookup names, is then decided against the model states
 (:mod:`migration_lint.analysis.lookups`): qualified names become ``(app_label, Model)`` through
@@ -193,20 +193,21 @@ class FileScan:
 
 def scan_source(path: Path, module: str, data: bytes) -> FileScan:
     """The calls and classes of one file, already known to contain a needle
-    (:mod:`migration_lint.appscan`, imported here so that libcst is only loaded to parse)."""
+    (:mod:`migration_lint.appscan`, imported here so that it is only loaded to parse)."""
     from migration_lint.appscan import scan_source as scan
 
     return scan(path, module, data)
 
 
 class ScanCache(PickleCache[FileScan]):
-    """Scans of the files that mention a method: libcst's scope analysis costs tens of
-    milliseconds a file, and a pre-commit run rescans every application file otherwise."""
+    """Scans of the files that mention a method: a parse and a walk of the tree cost from a
+    fraction of a millisecond to a few milliseconds a file, and a pre-commit run rescans every
+    application file otherwise."""
 
     kind = "appcode"
     value_type = FileScan
     modules = frozenset({"migration_lint.appcode", "migration_lint.facts"})
-    sources = ("appcode.py", "appfiles.py", "facts.py")
+    sources = ("appcode.py", "appfiles.py", "appscan.py", "pyscope.py", "facts.py")
 
     def scan(self, path: Path, module: str, data: bytes) -> FileScan:
         key = digest(data, module, str(path))

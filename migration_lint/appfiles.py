@@ -1,6 +1,6 @@
-"""Which application files the get_or_create scan reads, found without libcst: a run in
-which no file mentions the methods never imports the parser (pre-commit's time is mostly
-imports)."""
+"""Which application files the get_or_create scan reads, found without parsing: a run in
+which no file mentions the methods never imports the scan (:mod:`migration_lint.appscan`), and
+a file is parsed only when its bytes name one of them."""
 
 from __future__ import annotations
 

@@ -9,7 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from migration_lint.appcode import application_files, module_name, scan_files, scan_source
+from migration_lint.appcode import (
+    FileScan,
+    LookupValue,
+    ModelRef,
+    Target,
+    application_files,
+    module_name,
+    scan_files,
+    scan_source,
+)
 from migration_lint.findings import Finding
 from migration_lint.lint import Options, Result, run
 from tests.helpers import chdir, lint_project, write_tree
@@ -528,6 +537,161 @@ def test_module_names_resolve_relative_imports(tmp_path: Path) -> None:
     assert refs == ["pkg.shop.models.Order", "pkg.other.models.Thing"]
     assert module_name(tmp_path / "a" / "__init__.py", tmp_path) == "a"
     assert module_name(tmp_path / "a" / "b.py", tmp_path) == "a.b"
+
+
+# --- the scan's names, positions and text --------------------------------------------------------
+
+
+def _scan(source: str, module: str = "shop.views", name: str = "views.py") -> FileScan:
+    return scan_source(Path("/project", *module.split(".")[:-1], name), module, source.encode())
+
+
+def _targets(scan: FileScan) -> list[str | None]:
+    """Each call's model (qualified name, or app label and name), None when unresolved."""
+    out: list[str | None] = []
+    for call in scan.calls:
+        model = call.target.model if call.target else None
+        out.append(str(model) if model else None)
+    return out
+
+
+def test_relative_imports_in_a_package_init() -> None:
+    """In ``__init__.py`` the module is the package: ``.`` is the package itself."""
+    source = (
+        "from . import models as m\n"
+        "from .models import Order\n"
+        "from ..other import Thing\n"
+        "m.Order.objects.get_or_create(a=1)\n"
+        "Order.objects.get_or_create(a=1)\n"
+        "Thing.objects.get_or_create(a=1)\n"
+    )
+    scan = _scan(source, "pkg.shop", "__init__.py")
+    assert _targets(scan) == ["pkg.shop.models.Order", "pkg.shop.models.Order", "pkg.other.Thing"]
+
+
+def test_function_bindings_shadow_module_names() -> None:
+    source = (
+        "from shop.models import Line, Order\n"
+        "def by_param(Order):\n"
+        "    Order.objects.get_or_create(a=1)\n"
+        "def by_assignment():\n"
+        "    Order.objects.get_or_create(a=1)\n"  # local in all of the function
+        "    Order = Line\n"
+        "def by_loop(rows):\n"
+        "    for Order in rows:\n"
+        "        Order.objects.get_or_create(a=1)\n"
+        "def untouched():\n"
+        "    Order.objects.get_or_create(a=1)\n"
+    )
+    scan = _scan(source)
+    assert _targets(scan) == [None, "shop.models.Line", None, "shop.models.Order"]
+    assert scan.calls[0].unresolved == "the model of `Order` is not known statically"
+
+
+def test_class_body_names_are_not_visible_to_methods() -> None:
+    source = (
+        "from django.db import models\n"
+        "from shop.models import Line\n"
+        "class Order(models.Model):\n"
+        "    Line = None\n"
+        "    objects = models.Manager()\n"
+        "    def add(self):\n"
+        "        Line.objects.get_or_create(a=1)\n"
+        "    def ensure(self, line: Line):\n"  # annotations are read in the class body
+        "        line.tags.get_or_create(a=1)\n"
+    )
+    scan = _scan(source)
+    assert _targets(scan) == ["shop.models.Line", None]
+    [info] = scan.classes
+    assert (info.qualname, info.bases) == ("shop.views.Order", ("django.db.models.Model",))
+    assert info.managers == (("objects", ("django.db.models.Manager",)),)
+
+
+def test_enclosing_functions_comprehensions_globals_and_walrus() -> None:
+    source = (
+        "from shop.models import Line, Order\n"
+        "def outer():\n"
+        "    Model = Line\n"
+        "    def inner():\n"
+        "        Model.objects.get_or_create(a=1)\n"
+        "        [o.lines.get_or_create(a=1) for o in Order.objects.all()]\n"
+        "        if any((found := o) for o in Order.objects.all()):\n"  # binds in inner
+        "            found.lines.get_or_create(a=1)\n"
+        "def set_global():\n"
+        "    global Chosen\n"
+        "    Chosen = Order\n"
+        "def use_global():\n"
+        "    Chosen.objects.get_or_create(a=1)\n"
+    )
+    scan = _scan(source)
+    assert _targets(scan) == ["shop.models.Line", *["shop.models.Order"] * 3]
+    assert [call.target.path for call in scan.calls if call.target] == [
+        (),
+        ("lines",),
+        ("lines",),
+        (),
+    ]
+
+
+def test_a_class_named_after_its_import_subclasses_the_import() -> None:
+    """A name's binding counts from the end of its statement on: in ``class User(User)`` the
+    base is the import, and later uses see both (so they are not resolved)."""
+    source = (
+        "from django.contrib.auth.models import User\n"
+        "class User(User):\n"
+        "    pass\n"
+        "User.objects.get_or_create(a=1)\n"
+    )
+    scan = _scan(source)
+    [info] = scan.classes
+    assert info.bases == ("django.contrib.auth.models.User",)
+    assert _targets(scan) == [None]
+
+
+def test_columns_count_characters_on_non_ascii_lines() -> None:
+    line = 'x = "é"; Order.objects.get_or_create(a="日本")  # noqa: ML301'
+    scan = _scan(f"from shop.models import Order\n{line}\n")
+    [call] = scan.calls
+    assert (call.line, call.column) == (2, line.index("Order") + 1)
+    assert call.end_column == line.index("  #") + 1
+    assert call.kwargs == (("a", LookupValue('"日本"', True, "日本")),)
+    assert [(s.line, s.column, s.codes) for s in call.noqa] == [
+        (2, line.index("#") + 1, ("ML301",))
+    ]
+
+
+def test_parenthesized_calls_keep_their_parentheses_in_the_text() -> None:
+    """Positions are the call's own; its text has the parentheses around it (as libcst
+    printed a node), and so do receivers and values."""
+    source = (
+        "from shop.models import Order\n"
+        "def f():\n"
+        "    obj = (  # why\n"
+        "        (Order).objects.get_or_create(a=(1), b=[\n"
+        "            2,\n"
+        "        ])\n"
+        "    )\n"
+        "    print((Order.objects.get_or_create(c=3)))\n"
+    )
+    first, second = _scan(source).calls
+    assert (first.line, first.column, first.end_line, first.end_column) == (4, 9, 6, 11)
+    assert first.text == "(# why (Order).objects.get_or_create(a=(1), b=[ 2, ]))"
+    assert first.receiver == "(Order).objects"
+    assert first.target == Target(model=ModelRef("shop.models.Order"), manager="objects")
+    # Lines continued inside brackets lose the block's indentation, as libcst printed them.
+    assert first.kwargs == (
+        ("a", LookupValue("(1)", True, 1)),
+        ("b", LookupValue("[\n        2,\n    ]")),
+    )
+    # The call's own parentheses, not print's.
+    assert (second.column, second.text) == (12, "(Order.objects.get_or_create(c=3))")
+
+
+def test_nested_calls_are_listed_outer_first_and_syntax_errors_in_one_line() -> None:
+    source = "Order.objects.get_or_create(a=Tag.objects.get_or_create(b=1)[0])\n"
+    assert [call.receiver for call in _scan(source).calls] == ["Order.objects", "Tag.objects"]
+    broken = _scan("def f(:\n    Order.objects.get_or_create()\n")
+    assert (broken.calls, broken.error) == ((), "cannot parse: invalid syntax (line 1)")
 
 
 def test_scan_speed_sanity(tmp_path: Path) -> None:

@@ -15,8 +15,8 @@ if TYPE_CHECKING:
     from migration_lint.analysis.lookups import Judged, ModelIndex
     from migration_lint.appcode import CallSite
 
-# The scanner needs libcst, whose import alone takes about 0.3 s: it is imported when a
-# get_or_create rule runs, not when the rules are registered (pre-commit starts fast).
+# The scan (appcode, and appscan when a file needs parsing; about 15 ms to import) is
+# imported when a get_or_create rule runs, not when the rules are registered.
 
 _TOUCHING = ("name", "model_name", "old_name", "new_name")
 
