@@ -1,7 +1,7 @@
 """The pre-commit hook, run by the real pre-commit against a throw-away git repository.
 
 ``pre-commit try-repo`` installs this project into pre-commit's own virtualenv (from PyPI for
-Django, libcst and sqlparse) and runs the hook from ``.pre-commit-hooks.yaml`` on the files given,
+Django and sqlparse) and runs the hook from ``.pre-commit-hooks.yaml`` on the files given,
 as a user's commit would.
 """
 

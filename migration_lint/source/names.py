@@ -2,7 +2,7 @@
 
 The standard library's ``ast`` is used (not libcst's QualifiedNameProvider) because the source
 loader must read whole projects: on real migration files ``ast.parse`` is about 20x faster than
-``libcst.parse_module`` and 80x faster than libcst with metadata (``benchmarks/parse.py``). Module
+``libcst.parse_module`` and 80x faster than libcst with metadata (``benchmarks/source_lint.py``). Module
 level imports are all migrations use, so a flat alias table gives the same answers.
 """
 
