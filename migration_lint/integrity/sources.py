@@ -242,7 +242,13 @@ def _join(folder: Path, relative: str) -> Path:
 def absolute(shown: str) -> Path:
     """A path as findings show it (relative to the working directory) made absolute. Only the
     working directory is resolved: resolving thousands of paths would cost more than the check."""
-    return Path(os.path.normpath(os.path.join(_resolved(os.getcwd()), shown)))
+    return _absolute(os.getcwd(), shown)
+
+
+# The history rules ask this several times of every migration of the project.
+@functools.lru_cache(maxsize=65536)
+def _absolute(cwd: str, shown: str) -> Path:
+    return Path(os.path.normpath(os.path.join(_resolved(cwd), shown)))
 
 
 def display(path: Path) -> str:
