@@ -53,13 +53,17 @@ def render_operation(op: Operation, drop: tuple[str, ...] = (), **changes: Value
 SQL_NOOP = Ref("django.db.migrations.RunSQL.noop")
 
 
+_NUMBER = re.compile(r"\d+")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
 def number(ctx: MigrationContext) -> int:
-    match = re.match(r"^(\d+)", ctx.migration.name)
-    return int(match.group(1)) if match else 1
+    match = _NUMBER.match(ctx.migration.name)
+    return int(match.group()) if match else 1
 
 
 def slug(*parts: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", "_".join(parts).lower()).strip("_")
+    return _NOT_SLUG.sub("_", "_".join(parts).lower()).strip("_")
 
 
 def migration_path(ctx: MigrationContext, offset: int, suffix: str) -> tuple[str, str]:
