@@ -37,6 +37,7 @@ from migration_lint.appfiles import (  # noqa: F401 - re-exported: the scan's fi
     application_files,
     contains_needle,
     is_migration_path,
+    migration_bytes,
     module_name,
     walk_python_files,
 )
@@ -284,9 +285,8 @@ def _scan(ctx: LintContext) -> RawScan:
     migration_scans: dict[tuple[str, str], FileScan] = {}
     for facts in ctx.targets:
         path = Path(facts.path)
-        try:
-            data = path.read_bytes()
-        except OSError:
+        data = migration_bytes(ctx, facts.path)
+        if data is None:
             continue
         read += 1
         if contains_needle(data):

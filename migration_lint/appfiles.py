@@ -5,7 +5,7 @@ a file is parsed only when its bytes name one of them."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -81,9 +81,23 @@ def any_call(ctx: LintContext) -> bool:
     found = ctx.memo.get("appfiles_any_call")
     if found is None:
         paths = ctx.options.paths if ctx.options else ()
-        files = [*application_files(ctx.root, paths), *(Path(t.path) for t in ctx.targets)]
-        found = ctx.memo["appfiles_any_call"] = any(_mentions(path) for path in files)
+        found = ctx.memo["appfiles_any_call"] = any(
+            _mentions(path) for path in application_files(ctx.root, paths)
+        ) or any(contains_needle(migration_bytes(ctx, t.path) or b"") for t in ctx.targets)
     return bool(found)
+
+
+def migration_bytes(ctx: LintContext, shown: str) -> bytes | None:
+    """A linted migration's content as the run read it (the run keeps what it read, so that
+    thousands of files are not read again), or from disk; None when it cannot be read."""
+    sources: Mapping[str, bytes] = ctx.memo.get("sources", {})  # type: ignore[assignment]
+    data = sources.get(shown)
+    if data is not None:
+        return data
+    try:
+        return Path(shown).read_bytes()
+    except OSError:
+        return None
 
 
 def _mentions(path: Path) -> bool:

@@ -276,8 +276,10 @@ def _run(options: Options) -> Result:
     keys = {t.key for t in targets if t.parse_error is None}
     states = project_states(project, history.migrations, keys) if project else None
     notes: list[str] = []
-    # Shared with the rules: the replay's models at the end of the history (source mode).
-    memo: dict[str, object] = {}
+    # Shared with the rules: what the run read of each file (the application-code scan looks
+    # for get_or_create in the linted migrations), and the replay's models at the end of the
+    # history (source mode).
+    memo: dict[str, object] = {"sources": {r.shown: r.data for r in read if r.data is not None}}
     if states is None:
         if project is not None and project.graph_error:
             notes.append(
