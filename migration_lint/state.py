@@ -89,7 +89,8 @@ def field_state(name: str, value: Value, app_label: str, model: str | None = Non
         else None,
         many_to_many=many,
         has_db_default="db_default" in call.kwargs,
-        kwargs=dict(call.kwargs),
+        # Shared, not copied: facts are never changed once read.
+        kwargs=call.kwargs,
     )
 
 
@@ -262,11 +263,12 @@ class Replayer:
         if not isinstance(name, str):
             return
         new = field_state(name, op.kwargs.get("field"), self.app_label, self._model_name(op))
+        lowered = name.lower()
         self._update(
             op,
             "model_name",
             lambda s: replace(
-                s, fields=tuple(new if f.name.lower() == name.lower() else f for f in s.fields)
+                s, fields=tuple([new if f.name.lower() == lowered else f for f in s.fields])
             ),
         )
 
