@@ -47,7 +47,7 @@ def chunks(count: int, jobs: int, smallest: int) -> list[range]:
     a process that finishes early takes more; one piece when there is too little to share."""
     if jobs <= 1 or count < 2 * smallest:
         return [range(count)] if count else []
-    size = max(smallest, -(-count // (8 * jobs)), -(-count // MAX_UNITS))
+    size = max(smallest, -(-count // (16 * jobs)), -(-count // MAX_UNITS))
     return [range(start, min(start + size, count)) for start in range(0, count, size)]
 
 
