@@ -303,10 +303,7 @@ def _run(options: Options) -> Result:
         options=options,
         memo=memo,
     )
-    # Forked workers only without a project: a loaded Django may hold threads and connections,
-    # and its rules share one SQL rendering that every process would otherwise redo.
-    jobs = options.jobs or (workers.available() if project is None else 1)
-    output = run_rules(lint, rules, jobs)
+    output = run_rules(lint, rules, rule_jobs(options, project))
     findings = apply_suppressions(
         output.findings, {t.path: t for t in targets}, options.select, options.ignore
     )
@@ -332,6 +329,15 @@ def _run(options: Options) -> Result:
     if key is not None:
         runcache.save(root, key, (findings, len(targets), lint.notes))  # type: ignore[arg-type]
     return Result(findings, registry(), len(targets), lint.notes, explained)
+
+
+def rule_jobs(options: Options, project: ProjectInfo | None) -> int:
+    """Processes for the rules. Forked workers only without a project: a loaded Django may hold
+    threads and connections, and its rules share one SQL rendering that every process would
+    otherwise redo, whatever ``--jobs`` says."""
+    if project is not None:
+        return 1
+    return options.jobs or workers.available()
 
 
 def _result_key(

@@ -182,3 +182,12 @@ def test_a_small_run_does_not_fork(tmp_path: Path, monkeypatch: pytest.MonkeyPat
 
     monkeypatch.setattr(os, "fork", no_fork)
     assert _lint(tmp_path / "small", 2)[0] == _lint(tmp_path / "small", 1)[0]
+
+
+def test_rules_never_fork_with_a_django_project() -> None:
+    from migration_lint.lint import rule_jobs
+
+    project = object()  # only whether there is one matters
+    assert rule_jobs(Options(jobs=4), project) == 1  # type: ignore[arg-type]
+    assert rule_jobs(Options(jobs=4), None) == 4
+    assert rule_jobs(Options(), None) == workers.available()
