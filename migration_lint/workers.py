@@ -31,10 +31,14 @@ _NUMBER = struct.Struct("<I")
 MAX_UNITS = 1024
 
 
+def _can_fork() -> bool:
+    return sys.platform.startswith("linux") and threading.active_count() == 1
+
+
 def available() -> int:
     """How many processes a run may use: the cores this process may run on, or 1 where
     forking is not safe."""
-    if not sys.platform.startswith("linux") or threading.active_count() > 1:
+    if not _can_fork():
         return 1
     try:
         return len(os.sched_getaffinity(0))
@@ -54,7 +58,8 @@ def chunks(count: int, jobs: int, smallest: int) -> list[range]:
 def run(units: Sequence[Callable[[], T]], jobs: int) -> list[T]:
     """Every unit's result, in the units' order. Units are taken in order: put the longest
     first, so that none is left to run alone at the end."""
-    if jobs <= 1 or len(units) < 2:
+    # Whatever was asked (--jobs), never fork where it is not safe.
+    if jobs <= 1 or len(units) < 2 or not _can_fork():
         return [unit() for unit in units]
     if len(units) > MAX_UNITS:
         raise ValueError(f"at most {MAX_UNITS} units, not {len(units)}")

@@ -103,14 +103,20 @@ def test_chunks() -> None:
     assert [i for piece in many for i in piece] == list(range(100_000))
 
 
-def test_available_is_one_with_another_thread_running() -> None:
+def test_no_fork_with_another_thread_running(monkeypatch: pytest.MonkeyPatch) -> None:
     import threading
+
+    def no_fork() -> int:
+        raise AssertionError("forked with a thread running")
 
     stop = threading.Event()
     thread = threading.Thread(target=stop.wait)
     thread.start()
     try:
         assert workers.available() == 1
+        # Not even when a number of jobs was asked for (--jobs).
+        monkeypatch.setattr(os, "fork", no_fork)
+        assert workers.run([lambda n=n: n for n in range(4)], jobs=2) == [0, 1, 2, 3]
     finally:
         stop.set()
         thread.join()
