@@ -508,7 +508,12 @@ def test_rerun_after_the_attach_step_timed_out_recovers(
 # there (PostgreSQL 15, other jobs running): 600,000 rows over 1,000 customers built in about
 # 1.1 s, too close to call; 800,000 rows over 10 customers in 3.5-5.5 s, the concurrent migration
 # in 4.3-7.2 s. Few customers make the sort compare the md5 references, which is the slow part.
+# The table grows from ROWS until building the unique index on it takes BUILD_SECONDS: the
+# durations asserted below must not depend on how fast the machine is (800,000 rows took
+# 0.66 s on a quiet machine and 0.96 s on a busy one, under the 1 s the test needs).
 ROWS = 800_000
+MAX_ROWS = 12_800_000
+BUILD_SECONDS = 2.0
 CUSTOMERS = 10
 # Bounds of the insert loop, whatever the migration does.
 MAX_INSERTS = 200_000
@@ -516,9 +521,23 @@ RUN_LIMIT = 90.0  # seconds
 INSERT = "INSERT INTO shop_order (customer_id, reference) VALUES (%s, %s)"
 
 
-def load_orders(conn: Connection, rows: int, customers: int) -> int:
-    """``rows`` orders with distinct (customer, reference), in no particular order; a customer id."""
+def load_orders(conn: Connection, rows: int, customers: int) -> tuple[int, int]:
+    """Orders with distinct (customer, reference), in no particular order, until a unique index
+    on them takes BUILD_SECONDS to build: a customer id, and how many rows that took."""
     add_users(conn, customers)
+    loaded = 0
+    while True:
+        _add_orders(conn, loaded + 1, loaded + rows)
+        loaded += rows
+        if loaded >= MAX_ROWS or _unique_build_seconds(conn) >= BUILD_SECONDS:
+            break
+        rows = loaded  # double the table
+    row = conn.execute("SELECT min(id) FROM auth_user").fetchone()
+    assert row is not None
+    return int(row[0]), loaded
+
+
+def _add_orders(conn: Connection, first: int, last: int) -> None:
     # The rows are valid; skipping the per-row foreign key trigger makes loading several times
     # faster (it needs a superuser, which the test server's user is).
     conn.execute("SET session_replication_role = replica")
@@ -526,15 +545,23 @@ def load_orders(conn: Connection, rows: int, customers: int) -> int:
         "WITH u AS (SELECT array_agg(id ORDER BY id) AS ids FROM auth_user)"
         " INSERT INTO shop_order (customer_id, reference)"
         " SELECT u.ids[1 + i %% cardinality(u.ids)], md5(i::text)"
-        " FROM u, generate_series(1, %s) i",
-        (rows,),
+        " FROM u, generate_series(%s, %s) i",
+        (first, last),
     )
     conn.execute("RESET session_replication_role")
-    # Set hint bits and statistics now, so the two builds compared below scan the same table.
+    # Set hint bits and statistics now, so the builds compared below scan the same table.
     conn.execute("VACUUM ANALYZE shop_order")
-    row = conn.execute("SELECT min(id) FROM auth_user").fetchone()
-    assert row is not None
-    return int(row[0])
+
+
+def _unique_build_seconds(conn: Connection) -> float:
+    """How long the flagged migration's index takes to build on the table as it is now."""
+    started = time.monotonic()
+    conn.execute(
+        "CREATE UNIQUE INDEX probe_customer_reference ON shop_order (customer_id, reference)"
+    )
+    elapsed = time.monotonic() - started
+    conn.execute("DROP INDEX probe_customer_reference")
+    return elapsed
 
 
 @dataclass(frozen=True)
@@ -593,8 +620,8 @@ def test_plan_lets_writes_through_where_the_flagged_migration_blocks_them(
 
     plan = lint_plan(project)
     started = time.monotonic()
-    customer = load_orders(conn, ROWS, CUSTOMERS)
-    record_property("rows", ROWS)
+    customer, rows = load_orders(conn, ROWS, CUSTOMERS)
+    record_property("rows", rows)
     record_property("load_seconds", round(time.monotonic() - started, 2))
 
     # The flagged migration: ALTER TABLE ... ADD CONSTRAINT ... UNIQUE holds ACCESS EXCLUSIVE
