@@ -38,7 +38,7 @@ def _no_children_left() -> bool:
 
 
 def test_units_run_in_two_processes_and_come_back_in_order() -> None:
-    units = [_pid_after(0.05) for _ in range(8)]
+    units = [_pid_after(0.1) for _ in range(8)]
     pids = workers.run(units, jobs=2)
     assert len(pids) == 8
     assert len(set(pids)) == 2
