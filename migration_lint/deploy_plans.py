@@ -18,9 +18,9 @@ from migration_lint.analysis.python_code import BATCH_SIZE, FunctionFacts, RowLo
 from migration_lint.codegen import (
     indent,
     render,
-    render_call,
     render_dependencies,
     render_migration,
+    short_name,
     without,
 )
 from migration_lint.context import MigrationContext
@@ -32,22 +32,24 @@ from migration_lint.plans import LOCK_TIMEOUT
 NOOP = Ref("django.db.migrations.RunPython.noop")
 
 
-def _keywords(value: Value) -> Value:
-    """Calls with their arguments by keyword only (the parser binds positional ones to names)."""
+def _by_keyword(value: Value) -> str:
+    """``value`` as code, every call's arguments by keyword (the parser bound positional ones to
+    names), without building keyword-only copies of the calls first."""
     if isinstance(value, Call):
-        return Call(
-            value.qualname, (), {k: _keywords(v) for k, v in value.kwargs.items() if k != "**"}
-        )
+        parts = [f"{k}={_by_keyword(v)}" for k, v in value.kwargs.items() if k != "**"]
+        return f"{short_name(value.qualname)}({', '.join(parts)})"
     if isinstance(value, tuple):
-        return tuple(_keywords(v) for v in value)
-    return value
+        inner = ", ".join(_by_keyword(v) for v in value)
+        return f"({inner},)" if len(value) == 1 else f"({inner})"
+    return render(value)
 
 
 def render_operation(op: Operation, drop: tuple[str, ...] = (), **changes: Value) -> str:
     """The operation by keyword, nested calls too, with ``drop`` removed and ``changes`` applied."""
-    kwargs = {k: _keywords(v) for k, v in op.kwargs.items() if k != "**" and k not in drop}
-    kwargs.update({k: _keywords(v) for k, v in changes.items()})
-    return render_call(op.qualname, (), kwargs)
+    kwargs = {k: v for k, v in op.kwargs.items() if k not in drop}
+    kwargs.update(changes)
+    parts = [f"{k}={_by_keyword(v)}" for k, v in kwargs.items() if k != "**"]
+    return f"{short_name(op.qualname)}({', '.join(parts)})"
 
 
 SQL_NOOP = Ref("django.db.migrations.RunSQL.noop")
