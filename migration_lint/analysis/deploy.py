@@ -223,9 +223,14 @@ def is_postgres(ctx: MigrationContext) -> bool:
 
 
 def op_is(op: Operation, *names: str) -> bool:
-    # Every rule asks this of every operation: compare the short name first, no strings built.
-    qualname = op.qualname
-    return qualname.startswith(_M) and qualname[len(_M) :] in names
+    # Every rule asks this of every operation: the qualified names are built once per question.
+    full = _QUALIFIED.get(names)
+    if full is None:
+        full = _QUALIFIED[names] = frozenset(_M + name for name in names)
+    return op.qualname in full
+
+
+_QUALIFIED: dict[tuple[str, ...], frozenset[str]] = {}
 
 
 # Field options Django keeps out of the database: changing only these emits no SQL.
