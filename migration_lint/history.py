@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from collections.abc import ItemsView, Iterable, Iterator, Mapping, MutableMapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from migration_lint.facts import Dependency, MigrationFacts, ModelKey, ModelState, Operation
@@ -215,39 +215,6 @@ class _Overlay(Mapping[ModelKey, ModelState]):
         return sum(1 for _ in self)
 
 
-class _Recording(MutableMapping[ModelKey, ModelState]):
-    """The carried models, recording what a migration's operations change."""
-
-    __slots__ = ("changes", "models")
-
-    def __init__(self, models: Models) -> None:
-        self.models = models
-        self.changes: dict[ModelKey, ModelState | None] = {}
-
-    def __getitem__(self, key: ModelKey) -> ModelState:
-        return self.models[key]
-
-    def __contains__(self, key: object) -> bool:
-        return key in self.models
-
-    def __setitem__(self, key: ModelKey, value: ModelState) -> None:
-        self.models[key] = value
-        self.changes[key] = value
-
-    def __delitem__(self, key: ModelKey) -> None:
-        del self.models[key]
-        self.changes[key] = None
-
-    def __iter__(self) -> Iterator[ModelKey]:
-        return iter(self.models)
-
-    def __len__(self) -> int:
-        return len(self.models)
-
-    def items(self) -> ItemsView[ModelKey, ModelState]:
-        return self.models.items()
-
-
 def replay(
     history: History, targets: set[Key], end: Models | None = None
 ) -> dict[Key, MigrationState]:
@@ -263,12 +230,12 @@ def replay(
                 replayer.apply(op)
             continue
         before = dict(models)
-        recording = _Recording(models)
-        replayer = Replayer(recording, *key)  # type: ignore[arg-type]
+        changes: dict[ModelKey, ModelState | None] = {}
+        replayer = Replayer(models, *key, changes=changes)
         steps: list[OperationStep] = []
         for op in facts.operations:
             # A model deleted or renamed by an earlier operation disappears from later views.
-            view = _Overlay(before, dict(recording.changes)) if recording.changes else before
+            view = _Overlay(before, dict(changes)) if changes else before
             steps.append(OperationStep(op, view))
             replayer.apply(op)
         states[key] = MigrationState(before, tuple(steps))

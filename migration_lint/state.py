@@ -132,10 +132,23 @@ def together_sets(value: Value) -> tuple[tuple[str, ...], ...]:
 class Replayer:
     """Applies operations of one app's migration to a models mapping, in place."""
 
-    def __init__(self, models: Models, app_label: str, migration_name: str) -> None:
+    def __init__(
+        self,
+        models: Models,
+        app_label: str,
+        migration_name: str,
+        changes: dict[ModelKey, ModelState | None] | None = None,
+    ) -> None:
         self.models = models
         self.app_label = app_label
         self.migration = (app_label, migration_name)
+        # When given, receives every model set (or deleted: None): the replay's step views.
+        self.changes = changes
+
+    def _set(self, key: ModelKey, state: ModelState) -> None:
+        self.models[key] = state
+        if self.changes is not None:
+            self.changes[key] = state
 
     def key(self, name: Value) -> ModelKey | None:
         return (self.app_label, name.lower()) if isinstance(name, str) else None
@@ -155,13 +168,15 @@ class Replayer:
         # map: a model from an earlier migration then stays visible, but replay goes on.
         with contextlib.suppress(KeyError):
             del self.models[key]
+            if self.changes is not None:
+                self.changes[key] = None
 
     def _update(
         self, op: Operation, name_arg: str, change: Callable[[ModelState], ModelState]
     ) -> None:
         key = self.key(op.kwargs.get(name_arg))
         if key is not None and key in self.models:
-            self.models[key] = change(self.models[key])
+            self._set(key, change(self.models[key]))
 
     # -- models --------------------------------------------------------------------------------
 
@@ -181,23 +196,26 @@ class Replayer:
         table = _text(options.get("db_table")) or default_table(self.app_label, name)
         constraints = options.get("constraints")
         indexes = options.get("indexes")
-        self.models[key] = ModelState(
-            app_label=self.app_label,
-            name=name,
-            table=table,
-            fields=states,
-            unique_together=together_sets(options.get("unique_together")),
-            constraints=tuple(
-                c
-                for c in map(_constraint, constraints if isinstance(constraints, tuple) else ())
-                if c
+        self._set(
+            key,
+            ModelState(
+                app_label=self.app_label,
+                name=name,
+                table=table,
+                fields=states,
+                unique_together=together_sets(options.get("unique_together")),
+                constraints=tuple(
+                    c
+                    for c in map(_constraint, constraints if isinstance(constraints, tuple) else ())
+                    if c
+                ),
+                indexes=tuple(
+                    i for i in map(_index, indexes if isinstance(indexes, tuple) else ()) if i
+                ),
+                created_by=self.migration,
+                managed=options.get("managed") is not False,
+                proxy=options.get("proxy") is True,
             ),
-            indexes=tuple(
-                i for i in map(_index, indexes if isinstance(indexes, tuple) else ()) if i
-            ),
-            created_by=self.migration,
-            managed=options.get("managed") is not False,
-            proxy=options.get("proxy") is True,
         )
 
     def delete_model(self, op: Operation) -> None:
@@ -214,7 +232,7 @@ class Replayer:
         table = state.table
         if table == default_table(self.app_label, state.name):
             table = default_table(self.app_label, new)
-        self.models[(self.app_label, new.lower())] = replace(state, name=new, table=table)
+        self._set((self.app_label, new.lower()), replace(state, name=new, table=table))
         # Django repoints every relation to the renamed model (ProjectState.rename_model).
         old_label, new_label = f"{self.app_label}.{old[1]}", f"{self.app_label}.{new.lower()}"
         for key, model in list(self.models.items()):
@@ -223,7 +241,7 @@ class Replayer:
                     replace(f, related_model=new_label) if f.related_model == old_label else f
                     for f in model.fields
                 )
-                self.models[key] = replace(model, fields=fields)
+                self._set(key, replace(model, fields=fields))
 
     def alter_model_table(self, op: Operation) -> None:
         name, value = op.kwargs.get("name"), op.kwargs.get("table")
