@@ -70,13 +70,10 @@ def run(units: Sequence[Callable[[], T]], jobs: int) -> list[T]:
     results: dict[int, T] = {}
     try:
         for _ in range(min(jobs, len(units)) - 1):
-            # A file, not a pipe: a child never waits for this process to read, and writes each
-            # result as soon as it has it, so only the last one is left to write at the end.
-            written: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _collect
-            pid = os.fork()
-            if pid == 0:  # pragma: no cover (a child leaves through os._exit)
-                _child(units, queue_out, written)
-            children.append((pid, written))
+            started = _start(units, queue_out)
+            if started is None:
+                break  # no temporary file or no process to be had: this process does the rest
+            children.append(started)
         for number in _take(queue_out):
             results[number] = units[number]()
         for pid, out in children:
@@ -88,6 +85,24 @@ def run(units: Sequence[Callable[[], T]], jobs: int) -> list[T]:
             _stop(pid)
             out.close()
     return [results[i] if i in results else units[i]() for i in range(len(units))]
+
+
+def _start(units: Sequence[Callable[[], object]], queue: int) -> tuple[int, IO[bytes]] | None:
+    """A forked child working through the queue, and the file it writes its results to."""
+    try:
+        # A file, not a pipe: a child never waits for this process to read, and writes each
+        # result as soon as it has it, so only the last one is left to write at the end.
+        written: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _collect
+    except OSError:
+        return None
+    try:
+        pid = os.fork()
+    except OSError:
+        written.close()
+        return None
+    if pid == 0:  # pragma: no cover (a child leaves through os._exit)
+        _child(units, queue, written)
+    return pid, written
 
 
 def _take(queue: int) -> Iterator[int]:

@@ -197,3 +197,19 @@ def test_rules_never_fork_with_a_django_project() -> None:
     assert rule_jobs(Options(jobs=4), project) == 1  # type: ignore[arg-type]
     assert rule_jobs(Options(jobs=4), None) == 4
     assert rule_jobs(Options(), None) == workers.available()
+
+
+@pytest.mark.parametrize("missing", ("temporary-file", "process"))
+def test_no_temporary_file_or_process_runs_everything_here(
+    missing: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tempfile
+
+    def refuse(*args: object, **kwargs: object) -> object:
+        raise OSError(28, "No space left on device")
+
+    if missing == "temporary-file":
+        monkeypatch.setattr(tempfile, "TemporaryFile", refuse)
+    else:
+        monkeypatch.setattr(os, "fork", refuse)
+    assert set(workers.run([_pid_after(0.01) for _ in range(4)], jobs=2)) == {os.getpid()}
