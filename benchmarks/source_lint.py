@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import functools
 import importlib.util
 import os
 import re
@@ -91,6 +92,7 @@ def cold(root: Path, jobs: int = 0, ignore: tuple[str, ...] = ()) -> float:
     return float(done.stdout)
 
 
+@functools.cache
 def installed() -> dict[str, str]:
     """The environment of a new process that runs the package as pip installs it: compiled,
     with its bytecode used (this environment may set PYTHONDONTWRITEBYTECODE)."""

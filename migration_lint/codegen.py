@@ -38,11 +38,26 @@ def render(value: Value) -> str:
     if isinstance(value, Unknown):
         return value.source
     if isinstance(value, tuple):
-        inner = ", ".join(render(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
+        return _tuple([render(v) for v in value])
     if isinstance(value, Mapping):
         return "{" + ", ".join(f"{k!r}: {render(v)}" for k, v in value.items()) + "}"
     return repr(value)
+
+
+def render_by_keyword(value: Value) -> str:
+    """``value`` with every call's arguments by keyword, nested calls too (the parser bound
+    positional ones to names), as fix plans write operations."""
+    if isinstance(value, Call):
+        parts = [f"{k}={render_by_keyword(v)}" for k, v in value.kwargs.items() if k != "**"]
+        return f"{short_name(value.qualname)}({', '.join(parts)})"
+    if isinstance(value, tuple):
+        return _tuple([render_by_keyword(v) for v in value])
+    return render(value)
+
+
+def _tuple(items: list[str]) -> str:
+    inner = ", ".join(items)
+    return f"({inner},)" if len(items) == 1 else f"({inner})"
 
 
 def render_call(

@@ -18,6 +18,7 @@ from migration_lint.analysis.python_code import BATCH_SIZE, FunctionFacts, RowLo
 from migration_lint.codegen import (
     indent,
     render,
+    render_by_keyword,
     render_dependencies,
     render_migration,
     short_name,
@@ -32,23 +33,11 @@ from migration_lint.plans import LOCK_TIMEOUT
 NOOP = Ref("django.db.migrations.RunPython.noop")
 
 
-def _by_keyword(value: Value) -> str:
-    """``value`` as code, every call's arguments by keyword (the parser bound positional ones to
-    names), without building keyword-only copies of the calls first."""
-    if isinstance(value, Call):
-        parts = [f"{k}={_by_keyword(v)}" for k, v in value.kwargs.items() if k != "**"]
-        return f"{short_name(value.qualname)}({', '.join(parts)})"
-    if isinstance(value, tuple):
-        inner = ", ".join(_by_keyword(v) for v in value)
-        return f"({inner},)" if len(value) == 1 else f"({inner})"
-    return render(value)
-
-
 def render_operation(op: Operation, drop: tuple[str, ...] = (), **changes: Value) -> str:
     """The operation by keyword, nested calls too, with ``drop`` removed and ``changes`` applied."""
     kwargs = {k: v for k, v in op.kwargs.items() if k not in drop}
     kwargs.update(changes)
-    parts = [f"{k}={_by_keyword(v)}" for k, v in kwargs.items() if k != "**"]
+    parts = [f"{k}={render_by_keyword(v)}" for k, v in kwargs.items() if k != "**"]
     return f"{short_name(op.qualname)}({', '.join(parts)})"
 
 
