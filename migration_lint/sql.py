@@ -325,11 +325,13 @@ def _classify(text: str, statement: object) -> SqlStatement:
 @lru_cache(maxsize=4096)
 def parse_sql(sql: str) -> tuple[SqlStatement, ...]:
     """Every statement of ``sql``, classified. Never raises."""
-    import sqlparse
+    from sqlparse.engine import FilterStack
 
     statements: list[SqlStatement] = []
     try:
-        parsed = sqlparse.parse(sql)
+        # Split and lexed, not grouped: the rules read the flat token stream, which grouping
+        # leaves as it is, and grouping is two thirds of sqlparse's time.
+        parsed = list(FilterStack().run(sql))
     except Exception:  # noqa: BLE001 - sqlparse raises on pathological input; keep it as unknown
         return (SqlStatement(sql.strip(), kind="unknown"),)
     for statement in parsed:
