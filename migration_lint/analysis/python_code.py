@@ -26,6 +26,9 @@ _INSERTS = ("create", "bulk_create", "get_or_create", "update_or_create")
 _ONE_ROW = ("get", "first", "last", "earliest", "latest")
 _CAP = re.compile(r"^_?[A-Z][A-Za-z0-9_]*$")
 _BUILTINS = frozenset(dir(builtins))
+# A line with its end, as ast counts lines: only \r\n, \r and \n end one.
+_LINE = re.compile(r"[^\r\n]*(?:\r\n|\r|\n)|[^\r\n]+\Z")
+_NOT_PADDING = re.compile(r"[^\f\t]")
 BATCH_SIZE = 2000
 
 
@@ -183,11 +186,33 @@ class _ToExpression(ast.NodeTransformer):
         return node
 
 
+class _Source:
+    """A function's source split into lines once. ``ast.get_source_segment`` splits the whole
+    source again on every call, and a loop of a few dozen assignments asks for each of them."""
+
+    def __init__(self, text: str) -> None:
+        self.lines: list[str] = _LINE.findall(text)
+
+    def segment(self, node: ast.AST, padded: bool = False) -> str:
+        """``ast.get_source_segment(text, node, padded=padded)``, or "" for a node built here."""
+        end_line = getattr(node, "end_lineno", None)
+        end_col = getattr(node, "end_col_offset", None)
+        if end_line is None or end_col is None:
+            return ""
+        line, col = node.lineno, node.col_offset  # type: ignore[attr-defined]
+        first = self.lines[line - 1].encode()
+        if end_line == line:
+            return first[col:end_col].decode()
+        padding = _NOT_PADDING.sub(" ", first[:col].decode()) if padded else ""
+        last = self.lines[end_line - 1].encode()[:end_col].decode()
+        return padding + first[col:].decode() + "".join(self.lines[line : end_line - 1]) + last
+
+
 class _Reader(ast.NodeVisitor):
     def __init__(
         self, source: str, bound: set[str], model_modules: tuple[str, ...], default_app: str
     ) -> None:
-        self.source = source
+        self.source = _Source(source)
         self.bound = bound
         self.model_modules = model_modules
         self.default_app = default_app
@@ -420,7 +445,7 @@ class _Reader(ast.NodeVisitor):
                 save_fields = _names(_keyword(stmt, "update_fields")) or save_fields
         if not saves:
             return None
-        segment = ast.get_source_segment(self.source, node.iter) or ""
+        segment = self.source.segment(node.iter)
         fields = save_fields or tuple(dict.fromkeys(a.field for a in assignments))
         return RowLoop(
             model=self.models[model],
@@ -446,7 +471,7 @@ class _Reader(ast.NodeVisitor):
             f"    batch.clear()"
         )
         for stmt in node.body:
-            padded = ast.get_source_segment(self.source, stmt, padded=True) or ""
+            padded = self.source.segment(stmt, padded=True)
             text = textwrap.dedent(padded)
             if isinstance(stmt, ast.Expr) and _is_save(stmt.value, variable):
                 lines.append(f"batch.append({variable})")
@@ -454,7 +479,7 @@ class _Reader(ast.NodeVisitor):
                 continue
             saves = [n for n in ast.walk(stmt) if _is_save(n, variable)]
             for call in saves:
-                call_text = ast.get_source_segment(self.source, call) or ""
+                call_text = self.source.segment(call)
                 text = text.replace(call_text, f"batch.append({variable})")
             lines.append(text)
             if saves:
@@ -462,7 +487,7 @@ class _Reader(ast.NodeVisitor):
         return "\n".join(lines)
 
     def assignment(self, name: str, value: ast.expr, variable: str) -> Assignment:
-        text = ast.get_source_segment(self.source, value) or ast.unparse(value)
+        text = self.source.segment(value) or ast.unparse(value)
         related = _related_count(value, variable)
         if related is not None:
             return Assignment(name, text, "related_count", related)
