@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from migration_lint.facts import MigrationFacts, ModelKey, ModelState, Operation
+from migration_lint.frozen import direct_init
 from migration_lint.history import History, MigrationState, OperationStep
 
 if TYPE_CHECKING:
@@ -40,6 +41,7 @@ class LintContext:
         return tuple(v for v, _ in self.vendors)
 
 
+@direct_init
 @dataclass(frozen=True)
 class MigrationContext:
     migration: MigrationFacts

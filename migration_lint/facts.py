@@ -14,9 +14,12 @@ from dataclasses import dataclass, field
 from functools import cache, cached_property
 from typing import TypeVar, Union
 
+from migration_lint.frozen import direct_init
+
 _T = TypeVar("_T")
 
 
+@direct_init
 @dataclass(frozen=True)
 class Call:
     """A call in the source, with its callee resolved to a qualified name where imports allow."""
@@ -44,6 +47,7 @@ class Call:
         return name in self.kwargs or (position is not None and position < len(self.args))
 
 
+@direct_init
 @dataclass(frozen=True)
 class Ref:
     """A name or attribute chain (``settings.AUTH_USER_MODEL``), resolved through imports."""
@@ -106,6 +110,7 @@ def is_known(value: Value) -> bool:
     return True
 
 
+@direct_init
 @dataclass(frozen=True)
 class Span:
     """1-based lines and columns, end inclusive for lines, exclusive for columns."""
@@ -119,6 +124,7 @@ class Span:
         return self.line <= line <= self.end_line
 
 
+@direct_init
 @dataclass(frozen=True)
 class Operation:
     """One entry of a migration's ``operations`` list (or of a nested list).
@@ -173,6 +179,7 @@ class ParseError:
     column: int
 
 
+@direct_init
 @dataclass(frozen=True)
 class Dependency:
     """An entry of ``dependencies``/``run_before``/``replaces``.
@@ -191,6 +198,7 @@ class Dependency:
         return (self.app_label, self.name)
 
 
+@direct_init
 @dataclass(frozen=True)
 class MigrationFacts:
     """Everything the source loader learned about one migration file, without importing it."""
@@ -226,6 +234,7 @@ class MigrationFacts:
 # --- table state -------------------------------------------------------------------------------
 
 
+@direct_init
 @dataclass(frozen=True)
 class FieldState:
     name: str
@@ -241,6 +250,7 @@ class FieldState:
     kwargs: Mapping[str, Value] = field(default_factory=dict)
 
 
+@direct_init
 @dataclass(frozen=True)
 class UniqueSet:
     """A set of columns the database keeps unique, and where that comes from.
@@ -258,6 +268,7 @@ class UniqueSet:
     nulls_distinct: bool | None = None
 
 
+@direct_init
 @dataclass(frozen=True)
 class IndexState:
     name: str | None
@@ -267,6 +278,7 @@ class IndexState:
     expressions: bool = False
 
 
+@direct_init
 @dataclass(frozen=True)
 class ModelState:
     """A model's table as the migration history leaves it at one point."""

@@ -5,6 +5,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field, replace
 
+from migration_lint.frozen import direct_init
+
 
 class Severity(enum.IntEnum):
     """Ordered so that ``--fail-on`` can compare: info < warning < error."""
@@ -25,6 +27,7 @@ class Severity(enum.IntEnum):
             raise ValueError(f"unknown severity {text!r} (choose from {choices})") from None
 
 
+@direct_init
 @dataclass(frozen=True)
 class FixStep:
     """One step of the safe sequence: a title, why, and ready-to-paste code."""
@@ -35,6 +38,7 @@ class FixStep:
     path: str | None = None
 
 
+@direct_init
 @dataclass(frozen=True)
 class Finding:
     code: str

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from migration_lint.facts import Dependency, MigrationFacts, ModelKey, ModelState, Operation
+from migration_lint.frozen import direct_init
 from migration_lint.state import Models, Replayer
 
 Key = tuple[str, str]
@@ -28,6 +29,7 @@ class GraphProblem:
     line: int = 0
 
 
+@direct_init
 @dataclass(frozen=True)
 class OperationStep:
     """A top-level operation and the models as they are right before it runs."""
@@ -36,6 +38,7 @@ class OperationStep:
     models: Mapping[ModelKey, ModelState]
 
 
+@direct_init
 @dataclass(frozen=True)
 class MigrationState:
     """The models before a migration; ``known`` is False when the graph could not place it."""

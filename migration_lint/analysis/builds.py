@@ -14,6 +14,7 @@ from typing import cast
 
 from migration_lint.context import MigrationContext
 from migration_lint.facts import Call, FieldState, ModelKey, ModelState, Operation, Value
+from migration_lint.frozen import direct_init
 from migration_lint.sql import SqlStatement, parse_sql
 from migration_lint.state import field_state, names, together_sets
 
@@ -29,6 +30,7 @@ _INDEX_OPTIONS = ("condition", "include", "opclasses")
 UNIQUE_OPTIONS = ("condition", "include", "opclasses", "nulls_distinct", "deferrable")
 
 
+@direct_init
 @dataclass(frozen=True)
 class Build:
     """One index (unique or not) that a migration makes the database build."""

@@ -17,6 +17,7 @@ from typing import cast
 from migration_lint.analysis.builds import database_operations
 from migration_lint.context import MigrationContext
 from migration_lint.facts import Call, FieldState, ModelKey, ModelState, Operation
+from migration_lint.frozen import direct_init
 from migration_lint.state import field_state
 
 _M = "django.db.migrations."
@@ -58,6 +59,7 @@ _VARCHAR = {
 }
 
 
+@direct_init
 @dataclass(frozen=True)
 class DbStep:
     """An operation that reaches the database, with the models right before its top operation."""
