@@ -86,6 +86,26 @@ def statements(op: Operation, arg: str = "sql") -> list[SqlStatement]:
     return [s for text in sql_texts(op.kwargs.get(arg)) for s in parse_sql(text)]
 
 
+def new_field(ctx: MigrationContext, op: Operation) -> FieldState | None:
+    """The field an AddField or AlterField gives, read once per operation: half a dozen
+    rules ask for it."""
+    known: dict[tuple[int | str, ...], FieldState | None] = ctx.memo.setdefault("new_field", {})  # type: ignore[assignment]
+    if op.path in known:
+        return known[op.path]
+    name = op.kwargs.get("name")
+    model = op.kwargs.get("model_name")
+    found = None
+    if isinstance(name, str) and isinstance(op.kwargs.get("field"), Call):
+        found = field_state(
+            name,
+            op.kwargs.get("field"),
+            ctx.migration.app_label,
+            model if isinstance(model, str) else None,
+        )
+    known[op.path] = found
+    return found
+
+
 def database_operations(op: Operation) -> Iterator[Operation]:
     """The operations that touch the database: SeparateDatabaseAndState's state side does not."""
     if op.qualname == _M + "SeparateDatabaseAndState":
@@ -175,8 +195,8 @@ class _Collector:
         name = op.kwargs.get("name")
         if model is None or not isinstance(name, str):
             return
-        field = field_state(name, op.kwargs.get("field"), self.app)
-        if field.many_to_many or field.primary_key:
+        field = new_field(self.ctx, op)
+        if field is None or field.many_to_many or field.primary_key:
             return
         if field.unique or field.db_index:
             yield Build(
@@ -207,8 +227,8 @@ class _Collector:
         if model is None or not isinstance(name, str):
             return
         old = model.field(name)
-        new = field_state(name, op.kwargs.get("field"), self.app)
-        if old is None or new.primary_key or new.many_to_many:
+        new = new_field(self.ctx, op)
+        if old is None or new is None or new.primary_key or new.many_to_many:
             return
         if new.unique and not old.unique:
             yield self._build(

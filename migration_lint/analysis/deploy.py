@@ -16,9 +16,8 @@ from typing import cast
 
 from migration_lint.analysis.builds import database_operations
 from migration_lint.context import MigrationContext
-from migration_lint.facts import Call, FieldState, ModelKey, ModelState, Operation
+from migration_lint.facts import FieldState, ModelKey, ModelState, Operation
 from migration_lint.frozen import direct_init
-from migration_lint.state import field_state
 
 _M = "django.db.migrations."
 
@@ -96,26 +95,6 @@ def existing_model(
     if model is None or ctx.created_here(model.key) or not model.managed or model.proxy:
         return None
     return model
-
-
-def new_field(ctx: MigrationContext, op: Operation) -> FieldState | None:
-    """The field an AddField or AlterField gives, read once per operation: half a dozen
-    rules ask for it."""
-    known: dict[tuple[int | str, ...], FieldState | None] = ctx.memo.setdefault("new_field", {})  # type: ignore[assignment]
-    if op.path in known:
-        return known[op.path]
-    name = op.kwargs.get("name")
-    model = op.kwargs.get("model_name")
-    found = None
-    if isinstance(name, str) and isinstance(op.kwargs.get("field"), Call):
-        found = field_state(
-            name,
-            op.kwargs.get("field"),
-            ctx.migration.app_label,
-            model if isinstance(model, str) else None,
-        )
-    known[op.path] = found
-    return found
 
 
 def kind(f: FieldState) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from migration_lint.analysis.builds import statements
+from migration_lint.analysis.builds import new_field
 from migration_lint.analysis.deploy import (
     DbStep,
     alters_column,
@@ -13,7 +14,6 @@ from migration_lint.analysis.deploy import (
     index_created,
     is_postgres,
     model_of,
-    new_field,
     op_is,
     referencing,
 )

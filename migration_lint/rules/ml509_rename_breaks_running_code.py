@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from migration_lint.analysis.deploy import db_steps, existing_model, new_field, op_is
+from migration_lint.analysis.builds import new_field
+from migration_lint.analysis.deploy import db_steps, existing_model, op_is
 from migration_lint.context import MigrationContext
 from migration_lint.deploy_plans import rename_in_state
 from migration_lint.findings import Finding, Severity

@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from migration_lint.analysis.builds import postgres_locks_apply
+from migration_lint.analysis.builds import new_field
 from migration_lint.analysis.deploy import (
     db_steps,
     existing_model,
-    new_field,
     op_is,
     pg_type,
     referencing,

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from migration_lint.analysis.builds import new_field
 from migration_lint.analysis.deploy import (
     DbStep,
     db_steps,
     existing_model,
     model_of,
-    new_field,
     op_is,
 )
 from migration_lint.context import MigrationContext
