@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
+from functools import lru_cache
 
 from migration_lint.facts import Call, Dependency, Operation, Ref, Unknown, Value
 from migration_lint.source.signatures import parameters
@@ -13,6 +15,24 @@ _SHORT_PREFIXES = (
     ("django.db.models.", "models."),
     ("django.conf.settings.", "settings."),
 )
+
+
+_NUMBER = re.compile(r"\d+")
+_NOT_SLUG = re.compile(r"[^a-z0-9]+")
+
+
+@lru_cache(maxsize=4096)
+def migration_number(name: str) -> int:
+    """The number a migration's name starts with (``0042_auto`` -> 42), else 1."""
+    match = _NUMBER.match(name)
+    return int(match.group()) if match else 1
+
+
+# Memoised: fix plans name functions and migrations after the same few models and fields.
+@lru_cache(maxsize=4096)
+def slug(*parts: str) -> str:
+    """The parts as one lowercase identifier: ``("Order", "total-net")`` -> ``order_total_net``."""
+    return _NOT_SLUG.sub("_", "_".join(parts).lower()).strip("_")
 
 
 def short_name(qualname: str) -> str:
@@ -95,8 +115,13 @@ def render_dependencies(deps: tuple[Dependency, ...]) -> str:
 
 
 def indent(text: str, spaces: int) -> str:
+    """Every non-empty line of ``text`` indented by ``spaces``."""
     pad = " " * spaces
-    return "\n".join(pad + line if line else line for line in text.splitlines())
+    lines = text.splitlines()
+    if lines and "" not in lines:
+        # The common case, in one join: no empty line to leave unpadded.
+        return pad + ("\n" + pad).join(lines)
+    return "\n".join(pad + line if line else line for line in lines)
 
 
 def render_migration(

@@ -17,11 +17,13 @@ from dataclasses import replace
 from migration_lint.analysis.python_code import BATCH_SIZE, FunctionFacts, RowLoop
 from migration_lint.codegen import (
     indent,
+    migration_number,
     render,
     render_by_keyword,
     render_dependencies,
     render_migration,
     short_name,
+    slug,
     without,
 )
 from migration_lint.context import MigrationContext
@@ -44,22 +46,9 @@ def render_operation(op: Operation, drop: tuple[str, ...] = (), **changes: Value
 SQL_NOOP = Ref("django.db.migrations.RunSQL.noop")
 
 
-_NUMBER = re.compile(r"\d+")
-_NOT_SLUG = re.compile(r"[^a-z0-9]+")
-
-
-def number(ctx: MigrationContext) -> int:
-    match = _NUMBER.match(ctx.migration.name)
-    return int(match.group()) if match else 1
-
-
-def slug(*parts: str) -> str:
-    return _NOT_SLUG.sub("_", "_".join(parts).lower()).strip("_")
-
-
 def migration_path(ctx: MigrationContext, offset: int, suffix: str) -> tuple[str, str]:
     """(name, path) of a new migration ``offset`` after the linted one's number."""
-    name = f"{number(ctx) + offset:04d}_{slug(suffix)}"[:60].rstrip("_")
+    name = f"{migration_number(ctx.migration.name) + offset:04d}_{slug(suffix)}"[:60].rstrip("_")
     return name, f"{ctx.migration.app_label}/migrations/{name}.py"
 
 

@@ -12,26 +12,24 @@ plan is the dedupe step and the operation itself.
 
 from __future__ import annotations
 
-import re
 from pathlib import PurePath
 
 from migration_lint.analysis.builds import Build
-from migration_lint.codegen import indent, render, render_dependencies, render_operation, without
+from migration_lint.codegen import (
+    indent,
+    migration_number,
+    render,
+    render_dependencies,
+    render_operation,
+    slug,
+    without,
+)
 from migration_lint.context import MigrationContext
 from migration_lint.facts import Call, Dependency, ModelState, Ref, Value
 from migration_lint.findings import FixStep
 from migration_lint.names import index_name, quote, unique_name
 
 LOCK_TIMEOUT = "5s"
-
-
-def _number(name: str) -> int:
-    match = re.match(r"^(\d+)", name)
-    return int(match.group(1)) if match else 1
-
-
-def _slug(*parts: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "_", "_".join(parts).lower()).strip("_")
 
 
 def dedupe_step(ctx: MigrationContext, model: ModelState, fields: tuple[str, ...]) -> FixStep:
@@ -41,7 +39,7 @@ def dedupe_step(ctx: MigrationContext, model: ModelState, fields: tuple[str, ...
         model,
         fields,
         ctx.migration.dependencies,
-        _number(ctx.migration.name),
+        migration_number(ctx.migration.name),
         folder=str(PurePath(ctx.migration.path).parent),
     )
 
@@ -59,7 +57,7 @@ def dedupe_migration(
     ``folder`` is where the app's migrations live (``<app>/migrations`` when unknown).
     """
     var = model.name
-    function = f"remove_duplicate_{_slug(model.name)}_{_slug(*fields)}"[:60].rstrip("_")
+    function = f"remove_duplicate_{slug(model.name)}_{slug(*fields)}"[:60].rstrip("_")
     nullable = [f for f in fields if (fs := model.field(f)) is not None and fs.null]
     keys = ", ".join(repr(f) for f in fields)
     null_filter = "".join(f"\n        .filter({f}__isnull=False)" for f in nullable)
