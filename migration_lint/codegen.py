@@ -43,7 +43,14 @@ def short_name(qualname: str) -> str:
     return qualname
 
 
+# Values spelled by their repr, tested by exact type first: fix plans render every argument of
+# every operation they rewrite, and most are plain strings, numbers and booleans.
+_PLAIN = frozenset({str, int, bool, float, type(None)})
+
+
 def render(value: Value) -> str:
+    if type(value) in _PLAIN:
+        return repr(value)
     if isinstance(value, Call):
         # Positional arguments the parser bound to their names are kept once, as keywords.
         names = parameters(value.qualname)
@@ -67,6 +74,8 @@ def render(value: Value) -> str:
 def render_by_keyword(value: Value) -> str:
     """``value`` with every call's arguments by keyword, nested calls too (the parser bound
     positional ones to names), as fix plans write operations."""
+    if type(value) in _PLAIN:
+        return repr(value)
     if isinstance(value, Call):
         parts = [f"{k}={render_by_keyword(v)}" for k, v in value.kwargs.items() if k != "**"]
         return f"{short_name(value.qualname)}({', '.join(parts)})"
