@@ -12,7 +12,14 @@ from collections import defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 
-from migration_lint.facts import Dependency, MigrationFacts, ModelKey, ModelState, Operation
+from migration_lint.facts import (
+    Dependency,
+    FieldState,
+    MigrationFacts,
+    ModelKey,
+    ModelState,
+    Operation,
+)
 from migration_lint.frozen import direct_init
 from migration_lint.state import Models, Replayer
 
@@ -41,11 +48,14 @@ class OperationStep:
 @direct_init
 @dataclass(frozen=True)
 class MigrationState:
-    """The models before a migration; ``known`` is False when the graph could not place it."""
+    """The models before a migration; ``known`` is False when the graph could not place it.
+    ``new_fields``: the field each AddField and AlterField gives, by the operation's path, as
+    the replay read it (the rules ask for them again)."""
 
     before: Mapping[ModelKey, ModelState]
     steps: tuple[OperationStep, ...]
     known: bool = True
+    new_fields: Mapping[tuple[int | str, ...], FieldState] = field(default_factory=dict)
 
 
 UNKNOWN_STATE = MigrationState(before={}, steps=(), known=False)
@@ -234,14 +244,15 @@ def replay(
             continue
         before = dict(models)
         changes: dict[ModelKey, ModelState | None] = {}
-        replayer = Replayer(models, *key, changes=changes)
+        new_fields: dict[tuple[int | str, ...], FieldState] = {}
+        replayer = Replayer(models, *key, changes=changes, new_fields=new_fields)
         steps: list[OperationStep] = []
         for op in facts.operations:
             # A model deleted or renamed by an earlier operation disappears from later views.
             view = _Overlay(before, dict(changes)) if changes else before
             steps.append(OperationStep(op, view))
             replayer.apply(op)
-        states[key] = MigrationState(before, tuple(steps))
+        states[key] = MigrationState(before, tuple(steps), new_fields=new_fields)
     if end is not None:
         end.update(models)
     return states

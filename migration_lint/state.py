@@ -138,12 +138,15 @@ class Replayer:
         app_label: str,
         migration_name: str,
         changes: dict[ModelKey, ModelState | None] | None = None,
+        new_fields: dict[tuple[int | str, ...], FieldState] | None = None,
     ) -> None:
         self.models = models
         self.app_label = app_label
         self.migration = (app_label, migration_name)
         # When given, receives every model set (or deleted: None): the replay's step views.
         self.changes = changes
+        # When given, receives the field of each AddField and AlterField, by operation path.
+        self.new_fields = new_fields
 
     def _set(self, key: ModelKey, state: ModelState) -> None:
         self.models[key] = state
@@ -270,17 +273,23 @@ class Replayer:
         model = op.kwargs.get("model_name")
         return model if isinstance(model, str) else None
 
+    def _new_field(self, op: Operation, name: str) -> FieldState:
+        new = field_state(name, op.kwargs.get("field"), self.app_label, self._model_name(op))
+        if self.new_fields is not None:
+            self.new_fields[op.path] = new
+        return new
+
     def add_field(self, op: Operation) -> None:
         name = op.kwargs.get("name")
         if isinstance(name, str):
-            new = field_state(name, op.kwargs.get("field"), self.app_label, self._model_name(op))
+            new = self._new_field(op, name)
             self._update(op, "model_name", lambda s: replace(s, fields=(*s.fields, new)))
 
     def alter_field(self, op: Operation) -> None:
         name = op.kwargs.get("name")
         if not isinstance(name, str):
             return
-        new = field_state(name, op.kwargs.get("field"), self.app_label, self._model_name(op))
+        new = self._new_field(op, name)
         lowered = name.lower()
         self._update(
             op,

@@ -827,3 +827,18 @@ def test_unique_sets() -> None:
 def test_unique_sets_of_a_plain_model() -> None:
     order = model_after(ops('migrations.CreateModel("Order", [("name", models.TextField())])'))
     assert order.unique_sets() == ()
+
+
+def test_the_replay_keeps_each_new_field_for_the_rules() -> None:
+    body = ops(
+        'migrations.AddField("order", "note", models.TextField(null=True))',
+        'migrations.AlterField("order", "code", models.CharField(max_length=10, unique=True))',
+        'migrations.AlterField("nothing", "code", models.CharField(max_length=10))',
+    )
+    state = states(ORDER, body)[("shop", "0002_m")]
+    note, code, unknown = (op.path for op in (s.operation for s in state.steps))
+    assert set(state.new_fields) == {note, code, unknown}
+    assert state.new_fields[note].column == "note" and state.new_fields[note].null
+    after = models_after(ORDER, body)[("shop", "order")]
+    # The field the rules read is the one the models hold afterwards.
+    assert after.field("code") == state.new_fields[code]

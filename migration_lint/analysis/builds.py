@@ -96,7 +96,8 @@ def new_field(ctx: MigrationContext, op: Operation) -> FieldState | None:
     model = op.kwargs.get("model_name")
     found = None
     if isinstance(name, str) and isinstance(op.kwargs.get("field"), Call):
-        found = field_state(
+        # The replay read it already (source mode); the same call on the same arguments.
+        found = ctx.state.new_fields.get(op.path) or field_state(
             name,
             op.kwargs.get("field"),
             ctx.migration.app_label,
