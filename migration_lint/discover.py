@@ -29,9 +29,10 @@ class MigrationFile:
         return self.path.stem
 
 
-def is_migration_name(path: Path) -> bool:
-    # Django's loader skips modules whose names start with "_" or "~".
-    return path.suffix == ".py" and not path.name.startswith(("_", "~"))
+def is_migration_name(name: str) -> bool:
+    # Django's loader skips modules whose names start with "_" or "~"; ".py" alone has no
+    # suffix, as pathlib sees it.
+    return name.endswith(".py") and len(name) > 3 and not name.startswith(("_", "~"))
 
 
 def migration_files(directory: Path, app_label: str, module: str = "") -> list[MigrationFile]:
@@ -42,7 +43,7 @@ def migration_files(directory: Path, app_label: str, module: str = "") -> list[M
     return [
         MigrationFile(Path(e.path), app_label, f"{module}.{e.name[:-3]}" if module else "")
         for e in entries
-        if e.is_file() and is_migration_name(Path(e.name))
+        if e.is_file() and is_migration_name(e.name)
     ]
 
 

@@ -76,10 +76,16 @@ def find_root(start: Path) -> Path | None:
 
 
 def display_path(path: Path, cwd: Path) -> str:
+    text, base = str(path), str(cwd)
+    # A prefix test first: pathlib's relative_to parses both paths again, for every file of
+    # the run. Where paths may differ in case (Windows), pathlib decides.
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    if os.name == "posix" and text.startswith(prefix):
+        return text[len(prefix) :]
     try:
         return str(path.relative_to(cwd))
     except ValueError:
-        return str(path)
+        return text
 
 
 def selected_rules(options: Options) -> dict[str, type[Rule]]:

@@ -740,3 +740,38 @@ def test_pyproject_is_found_from_a_subfolder(tmp_path: Path) -> None:
     # Paths are shown relative to the working directory; the ignored ML902 is gone, and with
     # it the ML903 for the "noqa: ML902" that can no longer be judged.
     assert findings(out.getvalue()) == ["migrations/0004_broken.py:5 ML901"]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("0001_initial.py", True),
+        ("_private.py", False),
+        ("~0002_x.py", False),
+        (".py", False),
+        ("0003_x.pyc", False),
+        ("README.md", False),
+        ("..py", True),
+    ],
+)
+def test_migration_file_names(name: str, expected: bool) -> None:
+    from migration_lint.discover import is_migration_name
+
+    # Django's loader and pathlib's suffix agree on these.
+    assert is_migration_name(name) is expected
+    assert (Path(name).suffix == ".py" and not name.startswith(("_", "~"))) is expected
+
+
+@pytest.mark.parametrize(
+    ("path", "cwd", "shown"),
+    [
+        ("/p/shop/migrations/0001_x.py", "/p", "shop/migrations/0001_x.py"),
+        ("/p/shop/0001_x.py", "/", "p/shop/0001_x.py"),
+        ("/pq/shop/0001_x.py", "/p", "/pq/shop/0001_x.py"),
+        ("/p", "/p", "."),
+    ],
+)
+def test_display_path_is_relative_to_the_working_folder(path: str, cwd: str, shown: str) -> None:
+    from migration_lint.lint import display_path
+
+    assert display_path(Path(path), Path(cwd)) == shown
