@@ -110,9 +110,10 @@ class _Evaluator:
         if kind is ast.Call:
             return self.call(node)  # type: ignore[arg-type]
         if isinstance(node, (ast.Tuple, ast.List, ast.Set)):
-            if any(isinstance(e, ast.Starred) for e in node.elts):
+            items = [self.value(e) for e in node.elts if type(e) is not ast.Starred]
+            if len(items) != len(node.elts):
                 return Unknown(self.source.text(node))
-            return tuple(self.value(e) for e in node.elts)
+            return tuple(items)
         if isinstance(node, ast.Dict):
             out: dict[str, Value] = {}
             for key, val in zip(node.keys, node.values, strict=False):
@@ -148,8 +149,10 @@ class _Evaluator:
             else:
                 kwargs[kw.arg] = self.value(kw.value)
         args = tuple(
-            Unknown(self.source.text(a)) if isinstance(a, ast.Starred) else self.value(a)
-            for a in node.args
+            [
+                Unknown(self.source.text(a)) if type(a) is ast.Starred else self.value(a)
+                for a in node.args
+            ]
         )
         # Bind positional arguments to their names so rules read one spelling.
         for name, arg in zip(parameters(qualname), args, strict=False):
