@@ -49,8 +49,15 @@ def _changed(ctx: LintContext) -> set[Path] | None:
 
 
 def _only_migrations_given(ctx: LintContext) -> bool:
-    """The run names migration files only (pre-commit, the rule examples)."""
-    options = ctx.options
+    """The run names migration files only (pre-commit, the rule examples). Asked for every
+    call the scan found: answered once per run, each path is resolved on the disk."""
+    known = ctx.memo.get("only_migrations_given")
+    if known is None:
+        known = ctx.memo["only_migrations_given"] = _names_migrations_only(ctx.options)
+    return bool(known)
+
+
+def _names_migrations_only(options: Any) -> bool:
     if options is None or not options.paths:
         return False
     from migration_lint.appfiles import is_migration_path
