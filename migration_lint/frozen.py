@@ -11,7 +11,6 @@ instances are as frozen, as comparable and as picklable as before.
 from __future__ import annotations
 
 import dataclasses
-import inspect
 from typing import Any, TypeVar
 
 _C = TypeVar("_C", bound=type)
@@ -38,8 +37,10 @@ def direct_init(cls: _C) -> _C:
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__}: __post_init__ is not supported")
     fields = dataclasses.fields(cls)
-    if len(fields) != len(inspect.signature(cls).parameters):
-        raise TypeError(f"{cls.__name__}: InitVar fields are not supported")
+    # The dataclass's own table also holds InitVar and ClassVar pseudo-fields, which fields()
+    # leaves out: an InitVar would be a parameter this __init__ does not take.
+    if len(cls.__dataclass_fields__) != len(fields):  # type: ignore[attr-defined]
+        raise TypeError(f"{cls.__name__}: InitVar and ClassVar fields are not supported")
     names: dict[str, Any] = {"_FACTORY": _FACTORY}
     params_src: list[str] = []
     body: list[str] = []
