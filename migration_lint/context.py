@@ -14,6 +14,7 @@ from migration_lint.history import History, MigrationState, OperationStep
 if TYPE_CHECKING:
     from migration_lint.lint import Options
     from migration_lint.project import ProjectInfo
+    from migration_lint.render import Rendering
 
 Vendor = tuple[str, "str | None"]
 
@@ -39,6 +40,15 @@ class LintContext:
 
     def vendor_names(self) -> tuple[str, ...]:
         return tuple(v for v, _ in self.vendors)
+
+    def rendering(self) -> Rendering | None:
+        """The run's SQL as Django renders it (on first use); None without a loaded project."""
+        if self.project is None:
+            return None
+        # Imported only with a project: a source-only run (pre-commit) has no use for it.
+        from migration_lint import render
+
+        return render.for_run(self)
 
 
 @direct_init

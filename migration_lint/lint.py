@@ -13,12 +13,10 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from migration_lint import discover, gitutil, render, runcache, workers
+from migration_lint import discover, gitutil, runcache, workers
 from migration_lint.cache import FactsCache, digest
 from migration_lint.context import LintContext, MigrationContext, Vendor
-from migration_lint.data import DataSource, annotate
 from migration_lint.errors import UsageError
-from migration_lint.explain import attach_locks, explain
 from migration_lint.facts import MigrationFacts, ParseError
 from migration_lint.findings import Finding, Severity
 from migration_lint.history import UNKNOWN_STATE, build_history, replay
@@ -320,11 +318,17 @@ def _run(options: Options) -> Result:
             raise UsageError(
                 "--database and --explain render SQL, which needs a Django project (--settings)"
             )
-        rendering = render.for_run(lint)
+        # Imported here: the SQL, its locks and the data checks need a project, and a
+        # source-only run (pre-commit) should not import them.
+        from migration_lint.explain import attach_locks, explain
+
+        rendering = lint.rendering()
         if rendering is not None:
             findings = attach_locks(findings, rendering)
             explained = explain(lint, rendering) if options.explain else []
     if options.data_url:
+        from migration_lint.data import DataSource, annotate
+
         source = DataSource(options.data_url)
         try:
             findings = annotate(findings, source)

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from migration_lint import render
 from migration_lint.context import MigrationContext
 from migration_lint.facts import Call, Operation
 from migration_lint.portability import Ignored, index, unique_constraint
+
+if TYPE_CHECKING:
+    from migration_lint.render import Rendering
 
 
 @dataclass(frozen=True)
@@ -50,7 +53,7 @@ def cases(ctx: MigrationContext) -> list[Case]:
     """Every ignored option of every constraint and index, per known target."""
     if not ctx.lint.vendors_known:
         return []
-    rendering = render.for_run(ctx.lint)
+    rendering = ctx.lint.rendering()
     out: list[Case] = []
     for top_index, top in enumerate(ctx.migration.operations):
         for op in _database_ops(top):
@@ -84,7 +87,7 @@ def cases(ctx: MigrationContext) -> list[Case]:
 
 
 def _confirmed(
-    rendering: render.Rendering | None,
+    rendering: Rendering | None,
     ctx: MigrationContext,
     top_index: int,
     vendor: str,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from migration_lint import render as rendering_of
 from migration_lint.analysis.builds import database_operations, sql_texts, statements
 from migration_lint.codegen import render
 from migration_lint.context import MigrationContext
@@ -154,7 +153,7 @@ class Migration(migrations.Migration):
                 if reason and index not in reported:
                     reported.add(index)
                     yield self._finding(ctx, top, reason, fix=_plan(ctx, op))
-        rendering = rendering_of.for_run(ctx.lint)
+        rendering = ctx.lint.rendering()
         migration = rendering.get(ctx.migration.key, "sqlite") if rendering else None
         for rendered in migration.operations if migration else ():
             # Application code failing (a default reading rows RunPython would write) is

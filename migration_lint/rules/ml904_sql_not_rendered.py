@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from migration_lint import render
 from migration_lint.context import MigrationContext
 from migration_lint.findings import Finding, Severity
 from migration_lint.rules.base import Example, Rule
@@ -159,7 +158,7 @@ class Migration(migrations.Migration):
     )
 
     def check(self, ctx: MigrationContext) -> Iterator[Finding]:
-        rendering = render.for_run(ctx.lint)
+        rendering = ctx.lint.rendering()
         if rendering is None:
             return
         for vendor, _ in ctx.lint.vendors:
