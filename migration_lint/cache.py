@@ -2,7 +2,9 @@
 file content and the code that parses it.
 
 One pickle per kind under ``.migration_lint_cache/``; deleting the folder is always safe.
-A cache that cannot be read or written is ignored: it only ever saves time.
+A cache that cannot be read or written is ignored: it only ever saves time. The file maps each
+key to its value's own pickle, so that a run that changed one file writes the others back as
+the bytes it read, without building and pickling them again.
 
 The folder lives in the checkout, so a pull request can put a file there: unpickling it may
 only build the cached values' own classes, paths and plain containers, never call anything
@@ -15,6 +17,7 @@ import contextlib
 import dataclasses
 import functools
 import hashlib
+import io
 import os
 import pickle
 import subprocess
@@ -103,30 +106,39 @@ class PickleCache(Generic[V]):
         self.file = root / CACHE_DIR / name if root else None
         if self.file is not None and self.file.exists() and committed(self.file.parent):
             self.file = None
-        self.entries: dict[bytes, V] = {}
-        self.used: dict[bytes, V] = {}
+        # Each value as its own pickle, unpickled when a run asks for it.
+        self.entries: dict[bytes, bytes] = {}
+        self.used: dict[bytes, bytes] = {}
         self.dirty = False
         if self.file is not None:
             try:
                 with self.file.open("rb") as handle:
-                    loaded = _Unpickler(handle, self.modules).load()
+                    # The outer pickle holds bytes only: no class of any module is allowed.
+                    loaded = _Unpickler(handle, frozenset()).load()
                 if isinstance(loaded, dict):
                     self.entries = {
                         k: v
                         for k, v in loaded.items()
-                        if isinstance(k, bytes) and isinstance(v, self.value_type)
+                        if isinstance(k, bytes) and isinstance(v, bytes)
                     }
             except Exception:  # noqa: BLE001 - a stale or foreign cache is just a miss
                 self.entries = {}
 
     def get(self, key: bytes) -> V | None:
-        value = self.entries.get(key)
-        if value is not None:
-            self.used[key] = value
-        return value
+        raw = self.entries.get(key)
+        if raw is None:
+            return None
+        try:
+            value = _Unpickler(io.BytesIO(raw), self.modules).load()
+        except Exception:  # noqa: BLE001 - a damaged entry is a miss, like a missing one
+            return None
+        if not isinstance(value, self.value_type):
+            return None
+        self.used[key] = raw
+        return value  # type: ignore[return-value]
 
     def put(self, key: bytes, value: V) -> None:
-        self.used[key] = value
+        self.used[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
         self.dirty = True
 
     def save(self) -> None:

@@ -145,6 +145,37 @@ def test_a_planted_cache_file_runs_nothing_and_is_a_miss(
     assert counted == {"parsed": 2, "scanned": 1}  # every cache was a miss
 
 
+def test_planted_entries_under_real_keys_run_nothing_and_are_misses(
+    tmp_path: Path, counted: dict[str, int]
+) -> None:
+    write_tree(tmp_path, FILES)
+    expected = lint_codes(tmp_path)
+    marker = tmp_path / "owned"
+    for path in (tmp_path / CACHE_DIR).glob("*-*.pickle"):  # the facts and the scans
+        keys = pickle.loads(path.read_bytes())
+        path.write_bytes(pickle.dumps({key: pickle.dumps(_Planted(marker)) for key in keys}))
+    (tmp_path / CACHE_DIR / "results.pickle").unlink()
+    counted.update(parsed=0, scanned=0)
+    assert lint_codes(tmp_path) == expected
+    assert not marker.exists()
+    assert counted == {"parsed": 2, "scanned": 1}
+
+
+def test_entries_of_unchanged_files_are_written_back_as_read(tmp_path: Path) -> None:
+    write_tree(tmp_path, FILES)
+    lint_codes(tmp_path, "shop/migrations/0002_tag_note.py")
+    (facts,) = (tmp_path / CACHE_DIR).glob("facts-*.pickle")
+    before = pickle.loads(facts.read_bytes())
+    note = tmp_path / "shop/migrations/0002_tag_note.py"
+    note.write_text(ADD_NOTE + "# edited\n")
+    lint_codes(tmp_path, "shop/migrations/0002_tag_note.py")
+    after = pickle.loads(facts.read_bytes())
+    assert len(before) == len(after) == 2
+    kept = set(before) & set(after)
+    assert len(kept) == 1  # the initial migration's entry, the same bytes
+    assert all(before[key] == after[key] for key in kept)
+
+
 def test_a_cache_committed_to_git_is_neither_read_nor_written(
     tmp_path: Path, counted: dict[str, int]
 ) -> None:
