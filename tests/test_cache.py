@@ -4,6 +4,7 @@ planted file can build nothing but the cached values."""
 from __future__ import annotations
 
 import pickle
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -130,35 +131,31 @@ class _Planted:
         return (Path.touch, (self.marker,))
 
 
-def test_a_planted_cache_file_runs_nothing_and_is_a_miss(
-    tmp_path: Path, counted: dict[str, int]
+def _plant_files(cache: Path, marker: Path) -> None:
+    for path in cache.glob("*.pickle"):
+        path.write_bytes(pickle.dumps({b"key": _Planted(marker)}))
+
+
+def _plant_entries(cache: Path, marker: Path) -> None:
+    # Under the real keys of the facts and the scans, where a run looks them up.
+    for path in cache.glob("*-*.pickle"):
+        keys = pickle.loads(path.read_bytes())
+        path.write_bytes(pickle.dumps({key: pickle.dumps(_Planted(marker)) for key in keys}))
+    (cache / "results.pickle").unlink()
+
+
+@pytest.mark.parametrize("plant", [_plant_files, _plant_entries], ids=["files", "entries"])
+def test_a_planted_cache_runs_nothing_and_is_a_miss(
+    tmp_path: Path, counted: dict[str, int], plant: Callable[[Path, Path], None]
 ) -> None:
     write_tree(tmp_path, FILES)
     expected = lint_codes(tmp_path)
     marker = tmp_path / "owned"
-    bomb = _Planted(marker)
-    for path in (tmp_path / CACHE_DIR).glob("*.pickle"):
-        path.write_bytes(pickle.dumps({b"key": bomb}))
+    plant(tmp_path / CACHE_DIR, marker)
     counted.update(parsed=0, scanned=0)
     assert lint_codes(tmp_path) == expected
     assert not marker.exists()
     assert counted == {"parsed": 2, "scanned": 1}  # every cache was a miss
-
-
-def test_planted_entries_under_real_keys_run_nothing_and_are_misses(
-    tmp_path: Path, counted: dict[str, int]
-) -> None:
-    write_tree(tmp_path, FILES)
-    expected = lint_codes(tmp_path)
-    marker = tmp_path / "owned"
-    for path in (tmp_path / CACHE_DIR).glob("*-*.pickle"):  # the facts and the scans
-        keys = pickle.loads(path.read_bytes())
-        path.write_bytes(pickle.dumps({key: pickle.dumps(_Planted(marker)) for key in keys}))
-    (tmp_path / CACHE_DIR / "results.pickle").unlink()
-    counted.update(parsed=0, scanned=0)
-    assert lint_codes(tmp_path) == expected
-    assert not marker.exists()
-    assert counted == {"parsed": 2, "scanned": 1}
 
 
 def test_entries_of_unchanged_files_are_written_back_as_read(tmp_path: Path) -> None:
