@@ -4,7 +4,8 @@ file content and the code that parses it.
 One pickle per kind under ``.migration_lint_cache/``; deleting the folder is always safe.
 A cache that cannot be read or written is ignored: it only ever saves time. The file maps each
 key to its value's own pickle, so that a run that changed one file writes the others back as
-the bytes it read, without building and pickling them again.
+the bytes it read, without building and pickling them again; the new values are pickled when
+the file is written, by a forked process where one can be had (:mod:`migration_lint.background`).
 
 The folder lives in the checkout, so a pull request can put a file there: unpickling it may
 only build the cached values' own classes, paths and plain containers, never call anything
@@ -25,7 +26,7 @@ import tempfile
 from pathlib import Path
 from typing import IO, ClassVar, Generic, TypeVar
 
-from migration_lint import __version__
+from migration_lint import __version__, background
 from migration_lint.facts import MigrationFacts
 
 V = TypeVar("V")
@@ -109,7 +110,8 @@ class PickleCache(Generic[V]):
         # Each value as its own pickle, unpickled when a run asks for it.
         self.entries: dict[bytes, bytes] = {}
         self.used: dict[bytes, bytes] = {}
-        self.dirty = False
+        # Values this run computed, pickled only when the file is written.
+        self.fresh: dict[bytes, V] = {}
         if self.file is not None:
             try:
                 with self.file.open("rb") as handle:
@@ -138,28 +140,47 @@ class PickleCache(Generic[V]):
         return value  # type: ignore[return-value]
 
     def put(self, key: bytes, value: V) -> None:
-        self.used[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        self.dirty = True
+        if self.file is not None:
+            self.fresh[key] = value
 
     def save(self) -> None:
         # Keep only what this run saw, so the file does not grow with every edit.
-        if self.file is None or not (self.dirty or len(self.used) != len(self.entries)):
+        if self.file is None or not (self.fresh or len(self.used) != len(self.entries)):
             return
-        try:
-            self.file.parent.mkdir(exist_ok=True)
-            ignore = self.file.parent / ".gitignore"
-            if not ignore.exists():
-                ignore.write_text("# Created by migration-lint; safe to delete.\n*\n")
-            fd, tmp = tempfile.mkstemp(dir=self.file.parent, prefix=f".{self.kind}-")
-            with os.fdopen(fd, "wb") as handle:
-                pickle.dump(self.used, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, self.file)
-            # Caches of other versions of the tool are never read again.
-            for stale in self.file.parent.glob(f"{self.kind}-*.pickle"):
-                if stale != self.file:
+        background.write(functools.partial(self._write, self.file), len(self.fresh) >= 256)
+
+    def _write(self, file: Path) -> None:
+        entries = dict(self.used)
+        for key, value in self.fresh.items():
+            entries[key] = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        replace_file(file, entries, f".{self.kind}-")
+        # Caches of other versions of the tool are never read again.
+        with contextlib.suppress(OSError):
+            for stale in file.parent.glob(f"{self.kind}-*.pickle"):
+                if stale != file:
                     stale.unlink()
-        except OSError:
-            pass
+
+
+def replace_file(file: Path, value: object, prefix: str) -> None:
+    """``value`` pickled into ``file``, which is replaced at once (a reader sees the old file or
+    the new one); the folder is made, with a ``.gitignore`` that keeps it out of git."""
+    tmp = None
+    try:
+        file.parent.mkdir(exist_ok=True)
+        ignore = file.parent / ".gitignore"
+        if not ignore.exists():
+            ignore.write_text("# Created by migration-lint; safe to delete.\n*\n")
+        fd, tmp = tempfile.mkstemp(dir=file.parent, prefix=prefix)
+        with os.fdopen(fd, "wb") as handle:
+            pickle.dump(value, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, file)
+        tmp = None
+    except OSError:
+        pass
+    finally:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
 
 
 class FactsCache(PickleCache[MigrationFacts]):

@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from migration_lint import discover, gitutil, runcache, workers
+from migration_lint import background, discover, gitutil, runcache, workers
 from migration_lint.cache import FactsCache, digest
 from migration_lint.context import LintContext, MigrationContext, Vendor
 from migration_lint.errors import UsageError
@@ -237,6 +237,8 @@ def run(options: Options) -> Result:
 
 
 def _run(options: Options) -> Result:
+    # The caches an earlier run in this process is still writing.
+    background.wait()
     cwd = Path(os.getcwd())
     project = _project(options, cwd)
     if project is not None:

@@ -10,16 +10,16 @@ is only ever unpickled into this tool's own classes, and deleting it is always s
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import os
 import pickle
 import subprocess
-import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from migration_lint import __version__
-from migration_lint.cache import CACHE_DIR, committed
+from migration_lint import __version__, background
+from migration_lint.cache import CACHE_DIR, committed, replace_file
 
 _ALLOWED = {
     "migration_lint.findings": None,
@@ -120,11 +120,5 @@ def save(root: Path, key: bytes, value: tuple[list[object], int, list[str]]) -> 
     path = _file(root)
     if path.parent.is_dir() and committed(path.parent):
         return  # never rewrite files git tracks
-    try:
-        path.parent.mkdir(exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".results-")
-        with os.fdopen(fd, "wb") as handle:
-            pickle.dump((key, value), handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass
+    write = functools.partial(replace_file, path, (key, value), ".results-")
+    background.write(write, len(value[0]) >= 1024)

@@ -31,8 +31,12 @@ _NUMBER = struct.Struct("<I")
 MAX_UNITS = 1024
 
 
+# Set in a forked child: its units run where they are, and nothing it starts outlives it.
+_in_child = False
+
+
 def _can_fork() -> bool:
-    return sys.platform.startswith("linux") and threading.active_count() == 1
+    return sys.platform.startswith("linux") and threading.active_count() == 1 and not _in_child
 
 
 def available() -> int:
@@ -112,6 +116,8 @@ def _take(queue: int) -> Iterator[int]:
 
 
 def _child(units: Sequence[Callable[[], object]], queue: int, out: IO[bytes]) -> None:
+    global _in_child
+    _in_child = True
     status = 1
     try:
         for number in _take(queue):

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from migration_lint import appscan, lint
+from migration_lint import appscan, background, lint
 from migration_lint.cache import CACHE_DIR
 from migration_lint.lint import Options, run
 from tests.helpers import chdir, write_tree
@@ -64,6 +64,7 @@ FILES = [
 def lint_codes(root: Path, *paths: str) -> list[tuple[str, str]]:
     with chdir(root):
         result = run(Options(paths=paths, source_only=True))
+    background.wait()  # the caches as a command leaves them
     return sorted((f.code, f.path) for f in result.findings)
 
 
