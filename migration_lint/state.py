@@ -8,7 +8,7 @@ Operations this module does not know (third-party, dynamic) leave the state as i
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, MutableMapping
 
 from migration_lint.facts import (
     Call,
@@ -134,7 +134,7 @@ class Replayer:
 
     def __init__(
         self,
-        models: Models,
+        models: MutableMapping[ModelKey, ModelState],
         app_label: str,
         migration_name: str,
         changes: dict[ModelKey, ModelState | None] | None = None,

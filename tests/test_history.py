@@ -508,3 +508,43 @@ def test_cycle_through_run_before() -> None:
 )
 def test_leaves(files: list[tuple[str, str]], app: str, expected: list[str]) -> None:
     assert dotted(history(files).leaves(app)) == expected
+
+
+def test_replay_snapshots_do_not_change_with_later_operations() -> None:
+    # The replay keeps a snapshot of the models before every linted migration, sharing each
+    # app's models with the table until the table writes to that app again.
+    import random
+    from collections.abc import Mapping
+
+    from migration_lint.facts import ModelState
+    from migration_lint.history import _Table
+
+    rng = random.Random(7)
+    table = _Table()
+    plain: dict[tuple[str, str], ModelState] = {}
+    taken: list[tuple[Mapping[tuple[str, str], ModelState], dict[tuple[str, str], ModelState]]] = []
+    for step in range(2_000):
+        key = (f"app{rng.randrange(4)}", f"model{rng.randrange(12)}")
+        if rng.random() < 0.25:
+            assert (key in table) == (key in plain)
+            if key in plain:
+                del table[key], plain[key]
+            else:
+                with pytest.raises(KeyError):
+                    del table[key]
+        else:
+            state = ModelState(key[0], key[1], f"table_{step}")
+            table[key] = plain[key] = state
+        if step % 7 == 0:
+            taken.append((table.snapshot(), dict(plain)))
+    assert dict(table.items()) == plain
+    for snapshot, expected in taken:
+        assert dict(snapshot.items()) == expected
+        assert len(snapshot) == len(expected)
+        assert sorted(snapshot) == sorted(expected)
+        assert sorted(snapshot.values(), key=id) == sorted(expected.values(), key=id)
+        for key in (("app0", "model0"), ("app3", "model11"), ("nowhere", "model0")):
+            assert snapshot.get(key) is expected.get(key)
+            assert (key in snapshot) == (key in expected)
+            if key in expected:
+                assert snapshot[key] is expected[key]
