@@ -51,12 +51,23 @@ def available() -> int:
 
 
 def chunks(count: int, jobs: int, smallest: int) -> list[range]:
-    """``range(count)`` cut into pieces of at least ``smallest`` items, several per job so that
-    a process that finishes early takes more; one piece when there is too little to share."""
+    """``range(count)`` cut into pieces for ``jobs`` processes; one piece when there is too
+    little to share (under ``2 * smallest`` items).
+
+    Each piece is a share of what is left (guided scheduling), so the pieces shrink towards
+    the end: the processes start on large ones and finish on small ones, and none waits long
+    for another's last piece (equal pieces left the parent waiting half a piece, about
+    0.03 s, at the end of each phase of a cold run of the benchmark corpus)."""
     if jobs <= 1 or count < 2 * smallest:
         return [range(count)] if count else []
-    size = max(smallest, -(-count // (16 * jobs)), -(-count // MAX_UNITS))
-    return [range(start, min(start + size, count)) for start in range(0, count, size)]
+    floor = max(1, smallest // 8, -(-count // MAX_UNITS))
+    pieces: list[range] = []
+    start = 0
+    while start < count:
+        size = max(floor, -(-(count - start) // (4 * jobs)))
+        pieces.append(range(start, min(start + size, count)))
+        start += size
+    return pieces
 
 
 def run(units: Sequence[Callable[[], T]], jobs: int) -> list[T]:
