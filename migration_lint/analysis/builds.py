@@ -341,13 +341,15 @@ class _Collector:
     def run_sql(
         self, op: Operation, top: Operation, models: Mapping[ModelKey, ModelState]
     ) -> Iterator[Build]:
-        by_table = {m.table: m for m in models.values()}
+        by_table: dict[str, ModelState] | None = None  # every model: built only when needed
         for statement in statements(op):
             if statement.kind == "other" and statement.text.upper().startswith("CREATE TABLE"):
                 continue
             unique_column = statement.kind == "add_column" and statement.unique
             if not (statement.builds_index or unique_column) or not statement.table:
                 continue
+            if by_table is None:
+                by_table = {m.table: m for m in models.values()}
             model = by_table.get(statement.table)
             created = statement.table in self.created_tables or (
                 model is not None and self.ctx.created_here(model.key)

@@ -165,9 +165,13 @@ class Migration(migrations.Migration):
     def run_sql(
         self, ctx: MigrationContext, op: Operation, models: Mapping[ModelKey, ModelState]
     ) -> Iterator[Finding]:
-        by_table = {m.table: m for m in models.values() if m.managed and not m.proxy}
+        by_table: dict[str, ModelState] | None = None  # every model: built only when needed
         for statement in statements(op):
             table_match = _DROP_TABLE.match(statement.text)
+            if not (table_match or statement.kind == "alter_table"):
+                continue
+            if by_table is None:
+                by_table = {m.table: m for m in models.values() if m.managed and not m.proxy}
             if table_match:
                 model = by_table.get(unquote(table_match.group(1)).rpartition(".")[2])
                 if model is not None and not ctx.created_here(model.key):
