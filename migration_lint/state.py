@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Mapping, MutableMapping
+from functools import lru_cache
 
 from migration_lint.facts import (
     Call,
@@ -65,32 +66,37 @@ def _is_relation(kind: str) -> bool:
     return kind in _RELATION_TYPES or kind.endswith(("ForeignKey", "OneToOneField"))
 
 
+@lru_cache(maxsize=1024)
+def _field_kind(qualname: str) -> tuple[bool, bool, bool]:
+    """Whether a field class is a relation with a column, a many-to-many, a one-to-one."""
+    kind = qualname.rpartition(".")[2]
+    return _is_relation(kind), kind.endswith("ManyToManyField"), kind.endswith("OneToOneField")
+
+
+_NO_CALL = Call("")
+
+
 def field_state(name: str, value: Value, app_label: str, model: str | None = None) -> FieldState:
     """A field's column facts from its constructor call in the migration on ``model``."""
-    call = value if isinstance(value, Call) else Call("")
-    kind = call.name
-    relation = _is_relation(kind)
-    many = kind.endswith("ManyToManyField")
-    db_column = _text(call.kwargs.get("db_column"))
-    column = db_column or (f"{name}_id" if relation else name)
-    primary_key = call.kwargs.get("primary_key") is True
-    unique = call.kwargs.get("unique") is True or kind.endswith("OneToOneField")
-    db_index = call.kwargs.get("db_index")
+    call = value if isinstance(value, Call) else _NO_CALL
+    kwargs = call.kwargs
+    relation, many, one_to_one = _field_kind(call.qualname)
+    db_column = _text(kwargs.get("db_column"))
+    primary_key = kwargs.get("primary_key") is True
+    db_index = kwargs.get("db_index")
     return FieldState(
         name=name,
-        column=column,
+        column=db_column or (f"{name}_id" if relation else name),
         field_type=call.qualname,
-        null=call.kwargs.get("null") is True,
-        unique=unique or primary_key,
+        null=kwargs.get("null") is True,
+        unique=kwargs.get("unique") is True or one_to_one or primary_key,
         primary_key=primary_key,
         db_index=db_index is True or (relation and db_index is not False),
-        related_model=_related(call.kwargs.get("to"), app_label, model)
-        if relation or many
-        else None,
+        related_model=_related(kwargs.get("to"), app_label, model) if relation or many else None,
         many_to_many=many,
-        has_db_default="db_default" in call.kwargs,
+        has_db_default="db_default" in kwargs,
         # Shared, not copied: facts are never changed once read.
-        kwargs=call.kwargs,
+        kwargs=kwargs,
     )
 
 
