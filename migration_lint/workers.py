@@ -70,11 +70,16 @@ def chunks(count: int, jobs: int, smallest: int) -> list[range]:
     return pieces
 
 
-def run(units: Sequence[Callable[[], T]], jobs: int) -> list[T]:
+def run(
+    units: Sequence[Callable[[], T]], jobs: int, meanwhile: Callable[[], object] | None = None
+) -> list[T]:
     """Every unit's result, in the units' order. Units are taken in order: put the longest
-    first, so that none is left to run alone at the end."""
+    first, so that none is left to run alone at the end. ``meanwhile`` runs in this process
+    once the children are working, before it takes units itself (first, without children)."""
     # Whatever was asked (--jobs), never fork where it is not safe.
     if jobs <= 1 or len(units) < 2 or not _can_fork():
+        if meanwhile is not None:
+            meanwhile()
         return [unit() for unit in units]
     if len(units) > MAX_UNITS:
         raise ValueError(f"at most {MAX_UNITS} units, not {len(units)}")
@@ -89,6 +94,8 @@ def run(units: Sequence[Callable[[], T]], jobs: int) -> list[T]:
             if started is None:
                 break  # no temporary file or no process to be had: this process does the rest
             children.append(started)
+        if meanwhile is not None:
+            meanwhile()
         for number in _take(queue_out):
             results[number] = units[number]()
         for pid, out in children:

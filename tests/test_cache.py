@@ -196,3 +196,31 @@ def test_a_cache_committed_to_git_is_neither_read_nor_written(
     assert lint_codes(tmp_path) == expected
     assert counted == {"parsed": 2, "scanned": 1}  # nothing was read from the cache
     assert {p: p.stat().st_mtime_ns for p in stamps} == stamps  # nor written
+
+
+@pytest.mark.parametrize(
+    ("select", "ignore"),
+    [
+        (("ML",), ()),
+        (("ML3",), ()),
+        (("ML302",), ()),
+        (("ML1", "ML2"), ()),
+        (("ML",), ("ML3",)),
+        (("ML",), ("ML301",)),
+        (("ML",), ("ML301", "ML302", "ML303")),
+    ],
+)
+def test_the_results_key_covers_application_code_whenever_a_rule_reads_it(
+    select: tuple[str, ...], ignore: tuple[str, ...]
+) -> None:
+    # Decided before the rule modules are imported: never False when an ML3xx rule runs (an
+    # edited view would be served stale findings), False when the selection rules them out.
+    from migration_lint.rules.base import registry
+    from migration_lint.suppress import matches
+
+    runs = [c for c in registry() if matches(c, select) and not matches(c, ignore)]
+    reads = lint._reads_app_code(Options(select=select, ignore=ignore))
+    if any(code.startswith("ML3") for code in runs):
+        assert reads
+    if not any(s.startswith("ML3") or "ML3".startswith(s) for s in select) or "ML3" in ignore:
+        assert not reads

@@ -91,6 +91,14 @@ def test_an_exception_here_stops_the_children() -> None:
     assert _no_children_left()
 
 
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_meanwhile_runs_here_once(jobs: int) -> None:
+    ran: list[int] = []
+    units = [lambda n=n: (time.sleep(0.01), n)[1] for n in range(6)]
+    assert workers.run(units, jobs, meanwhile=lambda: ran.append(os.getpid())) == list(range(6))
+    assert ran == [os.getpid()]
+
+
 def test_chunks() -> None:
     assert workers.chunks(0, 2, 10) == []
     assert workers.chunks(15, 2, 10) == [range(15)]  # too little to share
