@@ -6,6 +6,7 @@ import dataclasses
 import fnmatch
 import gc
 import os
+import pickle
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -317,7 +318,7 @@ def _run(options: Options) -> Result:
         options=options,
         memo=memo,
     )
-    output = run_rules(lint, rules, rule_jobs(options, project))
+    output = run_rules(lint, rules, rule_jobs(options, project), pickled=key is not None)
     findings = apply_suppressions(
         output.findings, {t.path: t for t in targets}, options.select, options.ignore
     )
@@ -347,7 +348,8 @@ def _run(options: Options) -> Result:
     findings = [_with_severity(f, options.severities) for f in findings]
     findings.sort(key=lambda f: f.sort_key)
     if key is not None:
-        runcache.save(root, key, (findings, len(targets), lint.notes))  # type: ignore[arg-type]
+        assert root is not None  # a run without a root has no key
+        runcache.save(root, key, output, findings, len(targets), lint.notes)
     return Result(findings, registry(), len(targets), lint.notes, explained)
 
 
@@ -397,14 +399,35 @@ class RulesOutput:
     notes: list[str]
     # The scanned get_or_create calls that carry a ``noqa`` comment: their suppress stage.
     commented_calls: list[Any] = field(default_factory=list)
+    # ``findings`` pickled, for the results cache, in the order they are joined: a unit pickles
+    # its own while the other processes work, instead of the run pickling all of them at its end.
+    pickled: list[bytes] = field(default_factory=list)
+
+    def __reduce__(self) -> tuple[object, ...]:
+        # Sent by a forked worker: the findings go once, as the pickle the cache keeps.
+        if len(self.pickled) == 1:
+            return (_from_pickled, (self.pickled[0], self.notes, self.commented_calls))
+        return (RulesOutput, (self.findings, self.notes, self.commented_calls, self.pickled))
 
 
-def run_rules(lint: LintContext, rules: dict[str, type[Rule]], jobs: int = 1) -> RulesOutput:
+def _from_pickled(pickled: bytes, notes: list[str], calls: list[Any]) -> RulesOutput:
+    # Written a moment ago by our own fork, like the units it ran.
+    return RulesOutput(pickle.loads(pickled), notes, calls, [pickled])
+
+
+def run_rules(
+    lint: LintContext, rules: dict[str, type[Rule]], jobs: int = 1, pickled: bool = False
+) -> RulesOutput:
     """Every rule over the run. With ``jobs`` > 1, the project rules (one unit: they share the
-    application-code scan) and pieces of the linted migrations are spread over processes."""
+    application-code scan) and pieces of the linted migrations are spread over processes.
+    ``pickled``: each unit pickles its findings too (for the results cache)."""
     instances = [rule() for rule in rules.values()]
     per_migration = [rule for rule in instances if rule.scope == "migration"]
     per_project = [rule for rule in instances if rule.scope == "project"]
+
+    def output(findings: list[Finding], start: int, calls: list[Any] | None = None) -> RulesOutput:
+        dumped = [pickle.dumps(findings, protocol=pickle.HIGHEST_PROTOCOL)] if pickled else []
+        return RulesOutput(findings, _taken(lint.notes, start), calls or [], dumped)
 
     def migrations(piece: range) -> RulesOutput:
         start = len(lint.notes)
@@ -414,14 +437,14 @@ def run_rules(lint: LintContext, rules: dict[str, type[Rule]], jobs: int = 1) ->
             ctx = MigrationContext(facts, lint.states.get(facts.key, UNKNOWN_STATE), lint)
             for rule in per_migration:
                 findings.extend(rule.check(ctx))
-        return RulesOutput(findings, _taken(lint.notes, start))
+        return output(findings, start)
 
     def project() -> RulesOutput:
         start = len(lint.notes)
         findings = [f for rule in per_project for f in rule.check_project(lint)]
         scan = lint.memo.get("appcode")
         calls = [c for c in scan.calls if c.noqa] if scan is not None else []  # type: ignore[attr-defined]
-        return RulesOutput(findings, _taken(lint.notes, start), calls)
+        return output(findings, start, calls)
 
     pieces = workers.chunks(len(lint.targets), jobs, smallest=64) if per_migration else []
     # The project unit first: it is the longest, and must not be left to run alone at the end.
@@ -433,6 +456,7 @@ def run_rules(lint: LintContext, rules: dict[str, type[Rule]], jobs: int = 1) ->
         out.findings.extend(part.findings)
         out.notes.extend(part.notes)
         out.commented_calls.extend(part.commented_calls)
+        out.pickled.extend(part.pickled)
     lint.notes.extend(out.notes)
     return out
 

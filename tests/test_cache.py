@@ -3,6 +3,7 @@ planted file can build nothing but the cached values."""
 
 from __future__ import annotations
 
+import dataclasses
 import pickle
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from migration_lint import appscan, background, lint
 from migration_lint.cache import CACHE_DIR
+from migration_lint.findings import Severity
 from migration_lint.lint import Options, run
 from tests.helpers import chdir, write_tree
 
@@ -224,3 +226,35 @@ def test_the_results_key_covers_application_code_whenever_a_rule_reads_it(
         assert reads
     if not any(s.startswith("ML3") or "ML3".startswith(s) for s in select) or "ML3" in ignore:
         assert not reads
+
+
+def test_a_cached_result_is_the_result(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The cache keeps the findings as the rules' units pickled them and the order the suppress
+    # stage kept: suppressed findings, unused suppressions (made by that stage) and changed
+    # severities must come back as they were reported.
+    edited = ADD_NOTE.replace(
+        "models.TextField(null=True))]",
+        "models.TextField(null=True)),  # noqa: ML999\n"
+        '        migrations.AddField("tag", "rank", models.IntegerField(default=0)),  # noqa: ML506\n'
+        '        migrations.AddField("tag", "size", models.IntegerField(default=0)),\n    ]',
+    )
+    write_tree(tmp_path, [*FILES[:-1], ("shop/migrations/0002_tag_note.py", edited)])
+    options = Options(source_only=True, severities={"ML5": Severity.WARNING})
+
+    def findings() -> list[tuple[object, ...]]:
+        with chdir(tmp_path):
+            result = run(options)
+        background.wait()
+        return [dataclasses.astuple(f) for f in result.findings]
+
+    first = findings()
+    codes = [row[0] for row in first]
+    assert "ML903" in codes  # the unused ML999
+    assert ("ML506", Severity.WARNING) in [row[:2] for row in first]  # size, not rank
+    assert sum(code == "ML506" for code in codes) == 1
+
+    def no_rules(*args: object, **kwargs: object) -> object:
+        raise AssertionError("the rules ran: the result was not cached")
+
+    monkeypatch.setattr(lint, "run_rules", no_rules)
+    assert findings() == first

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -11,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from benchmarks.corpus import generate
-from migration_lint import workers
+from migration_lint import background, workers
+from migration_lint.cache import CACHE_DIR
 from migration_lint.lint import Options, run
 from tests.helpers import chdir
 
@@ -157,17 +159,22 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _lint(root: Path, jobs: int) -> tuple[list[tuple[object, ...]], list[str]]:
+def _lint(root: Path, jobs: int, cache: bool = False) -> tuple[list[tuple[object, ...]], list[str]]:
+    # With the cache, a first run's: its rule units pickle their findings for the results cache,
+    # and a child sends them as that pickle.
+    shutil.rmtree(root / CACHE_DIR, ignore_errors=True)
     with chdir(root):
-        result = run(Options(source_only=True, use_cache=False, jobs=jobs))
+        result = run(Options(source_only=True, use_cache=cache, jobs=jobs))
+    background.wait()  # the facts cache's writer, as when a command ends
     return [
         (f.code, f.path, f.line, f.column, f.message, f.help, f.fix) for f in result.findings
     ], result.notes
 
 
-def test_a_run_with_two_jobs_finds_what_one_finds(corpus: Path) -> None:
-    one = _lint(corpus, 1)
-    two = _lint(corpus, 2)
+@pytest.mark.parametrize("cache", [False, True], ids=["no-cache", "first-run"])
+def test_a_run_with_two_jobs_finds_what_one_finds(corpus: Path, cache: bool) -> None:
+    one = _lint(corpus, 1, cache)
+    two = _lint(corpus, 2, cache)
     assert len(one[0]) > 100
     assert two == one
     assert _no_children_left()
