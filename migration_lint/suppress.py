@@ -42,7 +42,8 @@ def apply(
     used: set[tuple[str, int, str]] = set()
     for finding in findings:
         facts = migrations.get(finding.path)
-        hit = _suppressed_by(finding, facts) if facts else None
+        # Most files have no comment at all: no need to find the finding's operation.
+        hit = _suppressed_by(finding, facts) if facts and facts.suppressions else None
         if hit is None:
             kept.append(finding)
         else:
