@@ -10,7 +10,7 @@ import pickle
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import partial
+from functools import cached_property, partial
 from pathlib import Path
 from typing import Any
 
@@ -102,8 +102,9 @@ class _Read:
     data: bytes | None
     error: str = ""
 
-    @property
+    @cached_property
     def digest(self) -> bytes:
+        # Asked for the results key, the cache lookup and the cache write: hashed once.
         return digest(self.data or self.error.encode(), self.file.app_label, self.shown)
 
 
