@@ -293,7 +293,7 @@ def _scan(ctx: LintContext) -> RawScan:
             migration_scans[facts.key] = cache.scan(
                 path.resolve(), module_name(path, ctx.root), data
             )
-    cache.save()
+    cache.save(fork=options is None or options.jobs != 1)
     return RawScan(app_files, scans, migration_scans, read)
 
 

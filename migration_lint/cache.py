@@ -143,11 +143,13 @@ class PickleCache(Generic[V]):
         if self.file is not None:
             self.fresh[key] = value
 
-    def save(self) -> None:
-        # Keep only what this run saw, so the file does not grow with every edit.
+    def save(self, fork: bool = True) -> None:
+        """Write what this run saw (only that, so the file does not grow with every edit); in a
+        forked process when there is much to pickle, unless ``fork`` is False (``--jobs 1``)."""
         if self.file is None or not (self.fresh or len(self.used) != len(self.entries)):
             return
-        background.write(functools.partial(self._write, self.file), len(self.fresh) >= 256)
+        large = fork and len(self.fresh) >= 256
+        background.write(functools.partial(self._write, self.file), large)
 
     def _write(self, file: Path) -> None:
         entries = dict(self.used)

@@ -274,8 +274,9 @@ def _run(options: Options) -> Result:
     cache = FactsCache(root if options.use_cache else None)
     # Parsing is plain Python over bytes: safe to fork for, with a project loaded or not.
     # The rule modules are imported here meanwhile, while a forked child parses.
-    all_facts = load_facts(read, cache, options.jobs or workers.available(), meanwhile=registry)
-    cache.save()
+    jobs = options.jobs or workers.available()
+    all_facts = load_facts(read, cache, jobs, meanwhile=registry)
+    cache.save(fork=jobs > 1)
     rules = selected_rules(options)
 
     names_on_disk: dict[str, set[str]] = defaultdict(set)

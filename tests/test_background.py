@@ -104,3 +104,22 @@ def test_the_caches_are_complete_when_the_command_ends(tmp_path: Path) -> None:
     assert not list((root / CACHE_DIR).glob(".*-*"))  # no temporary file left
     again = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
     assert again.stdout == done.stdout
+
+
+def test_one_job_keeps_the_cache_writes_here(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # --jobs 1 keeps everything in one process, the cache writes too.
+    from migration_lint.lint import Options, run
+    from tests.helpers import chdir
+
+    root = tmp_path / "corpus"
+    generate(root, 300, apps=3)
+
+    def no_fork() -> int:
+        raise AssertionError("forked with --jobs 1")
+
+    monkeypatch.setattr(os, "fork", no_fork)
+    with chdir(root):
+        run(Options(source_only=True, jobs=1))
+    assert list((root / CACHE_DIR).glob("facts-*.pickle"))
