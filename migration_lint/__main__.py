@@ -1,3 +1,3 @@
-from migration_lint.cli import main
+from migration_lint.cli import entry
 
-raise SystemExit(main())
+entry()

@@ -7,12 +7,14 @@ errors (one line on stderr; a traceback only with ``--debug``).
 from __future__ import annotations
 
 import argparse
+import atexit
+import gc
 import os
 import sys
 import traceback
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from migration_lint import __version__
 from migration_lint.config import (
@@ -295,3 +297,23 @@ def main(argv: Sequence[str] | None = None, stdout: Any = None) -> int:
                 file=sys.stderr,
             )
         return EXIT_ERROR
+
+
+def entry() -> NoReturn:
+    """The console script and ``python -m migration_lint``: :func:`main`, then a quick exit.
+
+    A cold lint leaves hundreds of thousands of objects behind it (the result keeps them), and
+    the process ends right after printing. A normal exit would have the collector traverse
+    them all and free them one by one: 0.3-0.4 s on the benchmark corpus, for memory the
+    operating system takes back at once anyway. So the collector stays off, and the process
+    leaves through ``os._exit`` once output is flushed and the exit handlers (the cache
+    writers' wait among them) have run."""
+    gc.disable()
+    code = main()
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except OSError:  # a reader that went away (``| head``): nothing more can be shown
+        pass
+    atexit._run_exitfuncs()
+    os._exit(code)
