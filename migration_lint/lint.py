@@ -63,9 +63,8 @@ class Result:
     files_checked: int
     notes: list[str] = field(default_factory=list)
     explained: list[str] = field(default_factory=list)
-    # What the run built (facts, history, table states); None when the results cache answered.
-    # Kept with the result so that it is freed with it: a command that exits right after
-    # (the CLI) never pays for freeing it, 0.15 s on the benchmark corpus.
+    # What the run built (facts, history, table states), with ``run(keep_context=True)``;
+    # None when the results cache answered.
     context: LintContext | None = field(default=None, repr=False, compare=False)
 
 
@@ -236,20 +235,23 @@ def _select(
     return list(universe)
 
 
-def run(options: Options) -> Result:
+def run(options: Options, keep_context: bool = False) -> Result:
+    """Lint as ``options`` say. ``keep_context``: the result keeps what the run built, for a
+    caller that wants it, or that exits right after without freeing it (the CLI: freeing it
+    takes 0.15 s on the benchmark corpus)."""
     # The run allocates hundreds of thousands of small, long-lived objects (facts, states) and
     # makes no reference cycles worth collecting: the cyclic collector's full passes over them
     # cost a fifth of a cold run and free nothing (benchmarks/source_lint.py).
     enabled = gc.isenabled()
     gc.disable()
     try:
-        return _run(options)
+        return _run(options, keep_context)
     finally:
         if enabled:
             gc.enable()
 
 
-def _run(options: Options) -> Result:
+def _run(options: Options, keep_context: bool) -> Result:
     # The caches an earlier run in this process is still writing.
     background.wait()
     cwd = Path(os.getcwd())
@@ -359,9 +361,10 @@ def _run(options: Options) -> Result:
     # Some memo values refer back to the context (the ML2xx rules' view of what ran): left in
     # place, that cycle would keep the run's facts, history and states alive until the
     # collector's next full pass, which enabling it again in run() causes at once (0.3-0.5 s
-    # on the benchmark corpus); without it, they go with the result.
+    # on the benchmark corpus); without it, they go here or with the result.
     lint.memo.clear()
-    return Result(findings, registry(), len(targets), lint.notes, explained, lint)
+    kept = lint if keep_context else None
+    return Result(findings, registry(), len(targets), lint.notes, explained, kept)
 
 
 def rule_jobs(options: Options, project: ProjectInfo | None) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import subprocess
+import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -123,6 +124,32 @@ def test_error_finding_exits_1(tmp_path: Path) -> None:
     code, out = run(tmp_path, [(M + "0001_initial.py", INITIAL), (M + "0002_bad.py", SYNTAX_ERROR)])
     assert code == 1
     assert findings(out) == [M + "0002_bad.py:5 ML901"]
+
+
+@pytest.mark.parametrize(
+    ("files", "argv", "exit_code"),
+    (
+        pytest.param([(M + "0001_initial.py", INITIAL)], ("--format", "json"), 0, id="clean"),
+        pytest.param(
+            [(M + "0001_initial.py", INITIAL), (M + "0002_missing.py", MISSING_DEPENDENCY)],
+            ("--format", "json"),
+            1,
+            id="findings",
+        ),
+        pytest.param([], ("missing/",), 2, id="usage-error"),
+    ),
+)
+def test_the_command_process_exits_with_the_code_and_all_its_output(
+    tmp_path: Path, files: list[tuple[str, str]], argv: tuple[str, ...], exit_code: int
+) -> None:
+    # ``python -m migration_lint`` leaves through os._exit (cli.entry): its exit code and
+    # everything it printed must still come out, as from main() in this process.
+    expected_code, expected = run(tmp_path, files, *argv)
+    command = [sys.executable, "-m", "migration_lint", *argv, *BASE]
+    done = subprocess.run(command, cwd=tmp_path, capture_output=True, text=True, check=False)
+    assert (done.returncode, done.stdout) == (expected_code, expected)
+    assert done.returncode == exit_code
+    assert (done.stderr.count("\n") == 1) == (exit_code == 2), done.stderr
 
 
 @pytest.mark.parametrize(

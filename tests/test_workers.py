@@ -217,6 +217,16 @@ def test_a_run_leaves_its_state_to_reference_counting(corpus: Path) -> None:
     assert left == []
 
 
+def test_a_run_keeps_its_context_when_asked(corpus: Path) -> None:
+    with chdir(corpus):
+        kept = run(Options(source_only=True, use_cache=False, jobs=1), keep_context=True)
+        dropped = run(Options(source_only=True, use_cache=False, jobs=1))
+    assert kept.context is not None and dropped.context is None
+    assert len(kept.context.targets) == kept.files_checked == 400
+    assert kept.context.memo == {}  # nothing left that refers back to it
+    assert kept.findings == dropped.findings
+
+
 def test_a_small_run_does_not_fork(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A pre-commit run lints a file or two: a fork would cost more than the work.
     generate(tmp_path / "small", 20, apps=2)
