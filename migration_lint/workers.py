@@ -13,6 +13,7 @@ time only: the units it took are run again here, where an exception surfaces as 
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import signal
@@ -28,6 +29,8 @@ T = TypeVar("T")
 # Unit numbers go through a pipe, written at once before forking: a pipe holds at least 4 KiB
 # without a reader, hence the cap on the number of units.
 _NUMBER = struct.Struct("<I")
+# A child's file length after each result: at most MAX_UNITS of them, 8 KiB.
+_END = struct.Struct("<Q")
 MAX_UNITS = 1024
 
 
@@ -86,11 +89,11 @@ def run(
     queue_out, queue_in = os.pipe()
     os.write(queue_in, b"".join(_NUMBER.pack(i) for i in range(len(units))))
     os.close(queue_in)
-    children: list[tuple[int, IO[bytes]]] = []
+    children: list[_Child] = []
     results: dict[int, T] = {}
     try:
         for _ in range(min(jobs, len(units)) - 1):
-            started = _start(units, queue_out)
+            started = _Child.start(units, queue_out)
             if started is None:
                 break  # no temporary file or no process to be had: this process does the rest
             children.append(started)
@@ -98,33 +101,102 @@ def run(
             meanwhile()
         for number in _take(queue_out):
             results[number] = units[number]()
-        for pid, out in children:
-            results.update(_collect(pid, out))
+            # What the children have finished is read in between, not all at the end, when
+            # this process would do nothing else (a tenth of a second of a cold run).
+            for child in children:
+                results.update(child.take())
+        for child in children:
+            results.update(child.finish())
         children.clear()
     finally:
         os.close(queue_out)
-        for pid, out in children:  # only when this process raised: stop the others
-            _stop(pid)
-            out.close()
+        for child in children:  # only when this process raised: stop the others
+            child.stop()
     return [results[i] if i in results else units[i]() for i in range(len(units))]
 
 
-def _start(units: Sequence[Callable[[], object]], queue: int) -> tuple[int, IO[bytes]] | None:
-    """A forked child working through the queue, and the file it writes its results to."""
-    try:
-        # A file, not a pipe: a child never waits for this process to read, and writes each
-        # result as soon as it has it, so only the last one is left to write at the end.
-        written: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by _collect
-    except OSError:
-        return None
-    try:
-        pid = os.fork()
-    except OSError:
-        written.close()
-        return None
-    if pid == 0:  # pragma: no cover (a child leaves through os._exit)
-        _child(units, queue, written)
-    return pid, written
+class _Child:
+    """A forked child working through the queue. It writes each result to a file (a child never
+    waits for this process to read) and then the file's length to a pipe, so that this process
+    can read the results finished so far without waiting."""
+
+    def __init__(self, pid: int, out: IO[bytes], ends: int) -> None:
+        self.pid = pid
+        self.out = out
+        self.ends = ends
+        self.read = 0  # how far this process has read the file
+
+    @classmethod
+    def start(cls, units: Sequence[Callable[[], object]], queue: int) -> _Child | None:
+        try:
+            out: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 - closed by finish or stop
+        except OSError:
+            return None
+        ends_out, ends_in = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:
+            out.close()
+            os.close(ends_out)
+            os.close(ends_in)
+            return None
+        if pid == 0:  # pragma: no cover (a child leaves through os._exit)
+            os.close(ends_out)
+            _child(units, queue, out, ends_in)
+        # Closed here before another child is forked: the pipe ends when this child exits.
+        os.close(ends_in)
+        os.set_blocking(ends_out, False)
+        return cls(pid, out, ends_out)
+
+    def take(self) -> dict[int, Any]:
+        """The results the child has finished since the last call, without waiting."""
+        end = self.read
+        while True:
+            try:
+                data = os.read(self.ends, _END.size * MAX_UNITS)
+            except BlockingIOError:
+                break
+            if not data:
+                break
+            # Each length is written whole (a pipe write this small is atomic): the last is the
+            # furthest.
+            end = _END.unpack_from(data, len(data) - _END.size)[0]
+        return self._load(end)
+
+    def finish(self) -> dict[int, Any]:
+        """The rest of what the child wrote, once it has exited: what it finished, if it failed."""
+        _, status = os.waitpid(self.pid, 0)
+        try:
+            if os.waitstatus_to_exitcode(status) == 0:
+                return self._load(os.fstat(self.out.fileno()).st_size)
+            return self.take()
+        finally:
+            self._close()
+
+    def stop(self) -> None:
+        try:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        except OSError:
+            pass
+        self._close()
+
+    def _load(self, end: int) -> dict[int, Any]:
+        found: dict[int, Any] = {}
+        if end <= self.read:
+            return found
+        data = os.pread(self.out.fileno(), end - self.read, self.read)
+        self.read += len(data)
+        stream = io.BytesIO(data)
+        while stream.tell() < len(data):
+            # Written a moment ago by our own fork, like the units it ran.
+            number, result = pickle.load(stream)
+            found[number] = result
+        return found
+
+    def _close(self) -> None:
+        self.out.close()
+        os.close(self.ends)
 
 
 def _take(queue: int) -> Iterator[int]:
@@ -133,42 +205,18 @@ def _take(queue: int) -> Iterator[int]:
         yield _NUMBER.unpack(data)[0]
 
 
-def _child(units: Sequence[Callable[[], object]], queue: int, out: IO[bytes]) -> None:
+def _child(units: Sequence[Callable[[], object]], queue: int, out: IO[bytes], ends: int) -> None:
     global _in_child
     _in_child = True
     status = 1
     try:
         for number in _take(queue):
             pickle.dump((number, units[number]()), out, protocol=pickle.HIGHEST_PROTOCOL)
-        out.flush()
+            out.flush()
+            os.write(ends, _END.pack(out.tell()))
         status = 0
     except BaseException:  # noqa: BLE001 - the parent runs the units that are missing again
         pass
     finally:
         # Not sys.exit: the parent's atexit handlers and buffered output are not the child's.
         os._exit(status)
-
-
-def _collect(pid: int, out: IO[bytes]) -> dict[int, Any]:
-    """What the child wrote, once it has exited; nothing if it failed."""
-    _, status = os.waitpid(pid, 0)
-    found: dict[int, Any] = {}
-    with out:
-        if os.waitstatus_to_exitcode(status) != 0:
-            return found
-        out.seek(0)
-        while True:
-            try:
-                # Written a moment ago by our own fork, like the units it ran.
-                number, result = pickle.load(out)
-            except EOFError:
-                return found
-            found[number] = result
-
-
-def _stop(pid: int) -> None:
-    try:
-        os.kill(pid, signal.SIGKILL)
-        os.waitpid(pid, 0)
-    except OSError:
-        pass

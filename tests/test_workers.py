@@ -81,6 +81,45 @@ def test_a_failing_child_costs_time_only(fail: Callable[[], object]) -> None:
     assert _no_children_left()
 
 
+def _queue(count: int) -> int:
+    out, into = os.pipe()
+    os.write(into, b"".join(workers._NUMBER.pack(i) for i in range(count)))
+    os.close(into)
+    return out
+
+
+def test_what_a_child_finished_is_taken_while_it_works_on() -> None:
+    queue = _queue(2)
+    child = workers._Child.start([lambda: "first", lambda: time.sleep(2) or "second"], queue)
+    os.close(queue)
+    assert child is not None
+    deadline = time.monotonic() + 1.5
+    taken: dict[int, object] = {}
+    while not taken and time.monotonic() < deadline:
+        taken = child.take()
+        time.sleep(0.01)
+    assert taken == {0: "first"}  # while the second unit still sleeps
+    assert child.take() == {}
+    assert child.finish() == {1: "second"}
+    assert _no_children_left()
+
+
+def test_a_child_that_dies_keeps_what_it_finished() -> None:
+    parent = os.getpid()
+
+    def unit(n: int) -> tuple[int, int]:
+        if os.getpid() != parent and n == 1:
+            os._exit(3)
+        return n, os.getpid()
+
+    queue = _queue(3)
+    child = workers._Child.start([lambda n=n: unit(n) for n in range(3)], queue)
+    os.close(queue)
+    assert child is not None
+    assert child.finish() == {0: (0, child.pid)}
+    assert _no_children_left()
+
+
 def test_an_exception_here_stops_the_children() -> None:
     parent = os.getpid()
 
