@@ -490,6 +490,23 @@ def test_file_that_is_not_utf8_is_a_finding(
     assert capsys.readouterr().err == ""
 
 
+@pytest.mark.parametrize("size", [0, 1, 3000, (1 << 20) + 5, 3 << 20])
+def test_files_are_read_whole(tmp_path: Path, size: int) -> None:
+    from migration_lint.lint import read_bytes
+
+    data = bytes(range(256)) * (size // 256) + b"x" * (size % 256)
+    (tmp_path / "file").write_bytes(data)
+    assert read_bytes(tmp_path / "file") == data
+
+
+def test_a_folder_or_a_missing_file_cannot_be_read(tmp_path: Path) -> None:
+    from migration_lint.lint import read_bytes
+
+    for path in (tmp_path, tmp_path / "missing.py"):
+        with pytest.raises(OSError):
+            read_bytes(path)
+
+
 def test_file_with_a_null_byte_is_a_finding(tmp_path: Path) -> None:
     code, out = run(tmp_path, [(M + "0001_initial.py", INITIAL.encode() + b"\x00\n")])
     assert code == 1
