@@ -4,8 +4,10 @@ file content and the code that parses it.
 One pickle per kind under ``.migration_lint_cache/``; deleting the folder is always safe.
 A cache that cannot be read or written is ignored: it only ever saves time. The file maps each
 key to its value's own pickle, so that a run that changed one file writes the others back as
-the bytes it read, without building and pickling them again; the new values are pickled when
-the file is written, by a forked process where one can be had (:mod:`migration_lint.background`).
+the bytes it read, without building and pickling them again. New values come pickled by the
+processes that made them (the parse units, :meth:`PickleCache.put_pickled`), or are pickled
+when the file is written, by a forked process where one can be had
+(:mod:`migration_lint.background`).
 
 The folder lives in the checkout, so a pull request can put a file there: unpickling it may
 only build the cached values' own classes, paths and plain containers, never call anything
@@ -112,6 +114,8 @@ class PickleCache(Generic[V]):
         self.used: dict[bytes, bytes] = {}
         # Values this run computed, pickled only when the file is written.
         self.fresh: dict[bytes, V] = {}
+        # Whether ``used`` holds values this run made (put_pickled), not only ones it read.
+        self.added = False
         if self.file is not None:
             try:
                 with self.file.open("rb") as handle:
@@ -139,14 +143,26 @@ class PickleCache(Generic[V]):
         self.used[key] = raw
         return value  # type: ignore[return-value]
 
+    @property
+    def keeps(self) -> bool:
+        """Whether values put here are written to a file (else they need no pickling)."""
+        return self.file is not None
+
     def put(self, key: bytes, value: V) -> None:
         if self.file is not None:
             self.fresh[key] = value
 
+    def put_pickled(self, key: bytes, pickled: bytes) -> None:
+        """A value already pickled (by the process that made it), kept as it is written."""
+        if self.file is not None:
+            self.used[key] = pickled
+            self.added = True
+
     def save(self, fork: bool = True) -> None:
         """Write what this run saw (only that, so the file does not grow with every edit); in a
         forked process when there is much to pickle, unless ``fork`` is False (``--jobs 1``)."""
-        if self.file is None or not (self.fresh or len(self.used) != len(self.entries)):
+        unchanged = not self.added and len(self.used) == len(self.entries)
+        if self.file is None or (not self.fresh and unchanged):
             return
         large = fork and len(self.fresh) >= 256
         background.write(functools.partial(self._write, self.file), large)

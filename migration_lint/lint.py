@@ -162,23 +162,46 @@ def load_facts(
         if cached is None:
             todo.append(len(facts))
         facts.append(cached)
+    keep = cache.keeps
 
-    def parse(piece: range) -> list[MigrationFacts]:
+    def parse(piece: range) -> _Parsed:
         out = []
         for index in piece:
             item = read[todo[index]]
             file = item.file
             out.append(parse_migration(item.shown, item.data or b"", file.app_label, file.module))
-        return out
+        # Pickled for the cache by the process that parsed them, while the others parse too.
+        dumped = [pickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL) for f in out] if keep else []
+        return _Parsed(out, dumped)
 
     # A file takes about 0.3 ms: below a few hundred, a fork costs more than it saves.
     pieces = workers.chunks(len(todo), jobs, smallest=128)
     done = workers.run([partial(parse, p) for p in pieces], jobs, meanwhile)
     for piece, parsed in zip(pieces, done, strict=True):
-        for index, found in zip(piece, parsed, strict=True):
-            facts[todo[index]] = found
-            cache.put(read[todo[index]].digest, found)
+        for offset, index in enumerate(piece):
+            facts[todo[index]] = parsed.facts[offset]
+            if keep:
+                cache.put_pickled(read[todo[index]].digest, parsed.pickled[offset])
     return facts  # type: ignore[return-value]
+
+
+class _Parsed:
+    """A parse unit's facts and, when the cache keeps them, each one pickled. A forked child
+    sends only the pickles: they are what the cache keeps, and the facts are made from them."""
+
+    def __init__(self, facts: list[MigrationFacts], pickled: list[bytes]) -> None:
+        self.facts = facts
+        self.pickled = pickled
+
+    def __reduce__(self) -> tuple[object, ...]:
+        if self.pickled:
+            return (_parsed_from, (self.pickled,))
+        return (_Parsed, (self.facts, []))
+
+
+def _parsed_from(pickled: list[bytes]) -> _Parsed:
+    # Written a moment ago by our own fork, like the units it ran.
+    return _Parsed([pickle.loads(p) for p in pickled], pickled)
 
 
 def _universe(options: Options, cwd: Path) -> tuple[Path | None, list[discover.MigrationFile]]:

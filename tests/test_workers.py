@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import os
+import pickle
 import re
 import shutil
 import time
@@ -18,6 +19,7 @@ from migration_lint.cache import CACHE_DIR
 from migration_lint.context import LintContext
 from migration_lint.facts import MigrationFacts
 from migration_lint.lint import Options, run
+from migration_lint.source.parse import parse_migration
 from tests.helpers import chdir
 
 pytestmark = pytest.mark.skipif(
@@ -220,6 +222,26 @@ def test_a_run_with_two_jobs_finds_what_one_finds(corpus: Path, cache: bool) -> 
     assert len(one[0]) > 100
     assert two == one
     assert _no_children_left()
+
+
+def test_the_facts_cache_holds_what_each_process_parsed(corpus: Path) -> None:
+    # The parse units pickle their facts for the cache; a child sends only those pickles.
+    _lint(corpus, 2, cache=True)
+    (file,) = (corpus / CACHE_DIR).glob("facts-*.pickle")
+    cached = [pickle.loads(raw) for raw in pickle.loads(file.read_bytes()).values()]
+    paths = sorted(corpus.glob("*/migrations/0*.py"))
+    assert len(cached) == len(paths) == 400
+    with chdir(corpus):
+        expected = {
+            str(p.relative_to(corpus)): parse_migration(
+                str(p.relative_to(corpus)),
+                p.read_bytes(),
+                p.parent.parent.name,
+                f"{p.parent.parent.name}.migrations.{p.stem}",
+            )
+            for p in paths
+        }
+    assert {facts.path: facts for facts in cached} == expected
 
 
 def test_the_project_rules_sent_back_by_a_child(
