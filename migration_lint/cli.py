@@ -29,6 +29,9 @@ from migration_lint.findings import Severity
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
+# What a run built, left for the process's exit to drop (see ``entry``).
+_KEPT: list[object] = []
+
 
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # type: ignore[override]
@@ -210,8 +213,11 @@ def run_lint(args: argparse.Namespace, stdout: Any, exiting: bool = False) -> in
     if fmt not in FORMATS:
         raise UsageError(f"format: unknown format {fmt!r} (choose from {', '.join(FORMATS)})")
 
-    # A process that exits right after never frees what the run built (``entry``).
+    # A process that exits right after never frees what the run built (``entry``): the
+    # result keeps it, and is kept itself past this function's return.
     result = run(options, keep_context=exiting)
+    if exiting:
+        _KEPT.append(result)
     if args.write_baseline:
         from migration_lint import baseline
 
