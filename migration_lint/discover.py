@@ -41,7 +41,8 @@ def migration_files(directory: Path, app_label: str, module: str = "") -> list[M
     except OSError:
         return []
     return [
-        MigrationFile(Path(e.path), app_label, f"{module}.{e.name[:-3]}" if module else "")
+        # ``directory / name`` parses the name only, where Path(e.path) parses the whole path.
+        MigrationFile(directory / e.name, app_label, f"{module}.{e.name[:-3]}" if module else "")
         for e in entries
         if e.is_file() and is_migration_name(e.name)
     ]
