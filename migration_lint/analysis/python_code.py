@@ -20,6 +20,7 @@ from typing import cast
 
 from migration_lint.context import MigrationContext
 from migration_lint.facts import ModelKey, Operation, Ref
+from migration_lint.source import astwalk
 
 _MANAGERS = ("objects", "_default_manager", "_base_manager")
 _INSERTS = ("create", "bulk_create", "get_or_create", "update_or_create")
@@ -208,7 +209,7 @@ class _Source:
         return padding + first[col:].decode() + "".join(self.lines[line : end_line - 1]) + last
 
 
-class _Reader(ast.NodeVisitor):
+class _Reader(astwalk.NodeVisitor):
     def __init__(
         self, source: str, bound: set[str], model_modules: tuple[str, ...], default_app: str
     ) -> None:
@@ -418,7 +419,7 @@ class _Reader(ast.NodeVisitor):
         save_fields: tuple[str, ...] | None = None
         saves = False
         conditional = False
-        for stmt in ast.walk(node):
+        for stmt in astwalk.walk(node):
             if stmt is not node and isinstance(
                 stmt, (ast.If, ast.Try, ast.While, ast.For, ast.With, ast.IfExp)
             ):
@@ -477,7 +478,7 @@ class _Reader(ast.NodeVisitor):
                 lines.append(f"batch.append({variable})")
                 lines.append(flush)
                 continue
-            saves = [n for n in ast.walk(stmt) if _is_save(n, variable)]
+            saves = [n for n in astwalk.walk(stmt) if _is_save(n, variable)]
             for call in saves:
                 call_text = self.source.segment(call)
                 text = text.replace(call_text, f"batch.append({variable})")
@@ -495,12 +496,12 @@ class _Reader(ast.NodeVisitor):
             expression = ast.unparse(_ToExpression(variable).visit(_copy(value)))
             reads = tuple(
                 n.attr
-                for n in ast.walk(value)
+                for n in astwalk.walk(value)
                 if isinstance(n, ast.Attribute)
                 and isinstance(n.value, ast.Name)
                 and n.value.id == variable
             )
-            arithmetic = any(isinstance(n, (ast.BinOp, ast.UnaryOp)) for n in ast.walk(value))
+            arithmetic = any(isinstance(n, (ast.BinOp, ast.UnaryOp)) for n in astwalk.walk(value))
             return Assignment(name, text, "row", None, expression, reads, arithmetic)
         return Assignment(name, text, "python")
 
@@ -540,7 +541,7 @@ def _row_only(value: ast.expr, variable: str) -> bool:
         return isinstance(value.value, ast.Name) and value.value.id == variable
     if isinstance(value, ast.BinOp):
         numeric = not any(
-            isinstance(n, ast.Constant) and isinstance(n.value, str) for n in ast.walk(value)
+            isinstance(n, ast.Constant) and isinstance(n.value, str) for n in astwalk.walk(value)
         )
         return (
             numeric
@@ -567,7 +568,7 @@ def _bound_in(node: ast.FunctionDef | ast.AsyncFunctionDef) -> set[str]:
     args = node.args
     bound = {a.arg for a in args.posonlyargs + args.args + args.kwonlyargs}
     bound.update(a.arg for a in (args.vararg, args.kwarg) if a is not None)
-    for sub in ast.walk(node):
+    for sub in astwalk.walk(node):
         if isinstance(sub, ast.Name) and isinstance(sub.ctx, ast.Store):
             bound.add(sub.id)
         elif isinstance(sub, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):

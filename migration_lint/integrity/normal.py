@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from migration_lint.source import astwalk
 from migration_lint.source.names import Imports
 from migration_lint.source.names import canonical as _uncached_canonical
 from migration_lint.source.signatures import parameters
@@ -271,7 +272,7 @@ class _Scope:
 def _bound_names(node: ast.AST) -> frozenset[str]:
     """Names a function (or lambda) binds locally: parameters, assignments, imports, loops."""
     names: set[str] = set()
-    for sub in ast.walk(node):
+    for sub in astwalk.walk(node):
         if isinstance(sub, ast.arg):
             names.add(sub.arg)
         elif isinstance(sub, ast.Name) and not isinstance(sub.ctx, ast.Load):
@@ -446,7 +447,7 @@ def _defined(node: ast.stmt) -> list[str]:
     if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
         return [] if node.name == "Migration" else [node.name]
     if isinstance(node, ast.Assign):
-        return [n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        return [n.id for t in node.targets for n in astwalk.walk(t) if isinstance(n, ast.Name)]
     if isinstance(node, (ast.AnnAssign, ast.AugAssign)) and isinstance(node.target, ast.Name):
         return [node.target.id]
     return []
