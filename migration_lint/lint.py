@@ -158,7 +158,8 @@ def load_facts(
                 )
             )
             continue
-        cached = cache.get(item.digest)
+        # No cache file (a first run): nothing to look up, and no file to hash for it here.
+        cached = cache.get(item.digest) if cache.entries else None
         if cached is None:
             todo.append(len(facts))
         facts.append(cached)
@@ -307,17 +308,30 @@ def _run(options: Options, keep_context: bool) -> Result:
     extra = [f for f in targets_files if f.path not in known_paths]
     files = [*universe, *extra]
     read = read_files(files, cwd)
-    key = _result_key(options, project, root, cwd, read, target_paths)
-    if key is not None:
+    keyed = _keyed(options, project, root)
+    key: bytes | None = None
+    if keyed and runcache.stored(root):  # type: ignore[arg-type]
+        key = _result_key(options, root, cwd, read, target_paths)  # type: ignore[arg-type]
         hit = runcache.load(root, key)  # type: ignore[arg-type]
         if hit is not None:
             found, checked, cached_notes = hit
             return Result(list(found), registry(), checked, list(cached_notes))  # type: ignore[arg-type]
     cache = FactsCache(root if options.use_cache else None)
+
+    def meanwhile() -> None:
+        # While a forked child parses: the rule modules are imported, and on a first run (no
+        # results yet to look up) the files are hashed for the caches and the results key.
+        nonlocal key
+        registry()
+        if keyed and key is None:
+            key = _result_key(options, root, cwd, read, target_paths)  # type: ignore[arg-type]
+        elif cache.keeps:
+            for item in read:
+                item.digest  # noqa: B018 - computed here, kept by the item
+
     # Parsing is plain Python over bytes: safe to fork for, with a project loaded or not.
-    # The rule modules are imported here meanwhile, while a forked child parses.
     jobs = options.jobs or workers.available()
-    all_facts = load_facts(read, cache, jobs, meanwhile=registry)
+    all_facts = load_facts(read, cache, jobs, meanwhile=meanwhile)
     cache.save(fork=jobs > 1)
     rules = selected_rules(options)
 
@@ -412,18 +426,16 @@ def rule_jobs(options: Options, project: ProjectInfo | None) -> int:
     return options.jobs or workers.available()
 
 
-def _result_key(
-    options: Options,
-    project: ProjectInfo | None,
-    root: Path | None,
-    cwd: Path,
-    read: list[_Read],
-    targets: set[Path],
-) -> bytes | None:
-    """The key of the whole run's result, or None when the result depends on more than files."""
+def _keyed(options: Options, project: ProjectInfo | None, root: Path | None) -> bool:
+    """Whether the run's result is cached: not when it depends on more than files."""
     external = options.since or options.data_url or options.database_url or options.explain
-    if not options.use_cache or project is not None or root is None or external:
-        return None
+    return bool(options.use_cache and project is None and root is not None and not external)
+
+
+def _result_key(
+    options: Options, root: Path, cwd: Path, read: list[_Read], targets: set[Path]
+) -> bytes:
+    """The key of the whole run's result (a run that is ``_keyed``)."""
     digests = [item.digest + (b"T" if item.file.path in targets else b"") for item in read]
     return runcache.run_key(
         root,

@@ -112,6 +112,11 @@ def _file(root: Path) -> Path:
     return root / CACHE_DIR / "results.pickle"
 
 
+def stored(root: Path) -> bool:
+    """Whether there is a result to look up (none before a first run)."""
+    return _file(root).exists()
+
+
 def load(root: Path, key: bytes) -> tuple[list[Finding], int, list[str]] | None:
     if _file(root).exists() and committed(_file(root).parent):
         return None
