@@ -1,10 +1,10 @@
 """Cache writes done by a forked process, off the run's critical path.
 
-A cold run pickles every migration's facts for the cache once it has parsed them, while this
-process replays the history on one core. Pickling them is CPU work that nothing in the run
-waits for, so on a machine with a spare core (and where forking is safe, see
-:mod:`migration_lint.workers`) a forked child does it and exits. Elsewhere it is done here, at
-once.
+A cache of values computed in this process (the application-code scans of a large project)
+is pickled when it is written. That is CPU work that nothing in the run waits for, so on a
+machine with a spare core (and where forking is safe, see :mod:`migration_lint.workers`) a
+forked child does it and exits. Elsewhere it is done here, at once. (Migration facts come
+pickled by the processes that parsed them, and are written at once.)
 
 Whatever is still being written is waited for before a run reads the caches (:func:`wait` at
 its start) and when the process exits, so the caches are complete once a command has finished.
