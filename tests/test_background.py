@@ -4,6 +4,7 @@ never where a fork would cost more than the write or is not safe."""
 from __future__ import annotations
 
 import os
+import pickle
 import subprocess
 import sys
 import time
@@ -91,17 +92,45 @@ def test_the_process_exit_waits_for_a_write(tmp_path: Path) -> None:
     assert out.read_text(encoding="utf-8") == "done"
 
 
+def test_the_command_leaves_after_the_writes_end(tmp_path: Path) -> None:
+    # The command leaves through os._exit (cli.entry), which runs no exit handler itself.
+    out = tmp_path / "written"
+    script = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from migration_lint import background, cli\n"
+        "def job():\n"
+        "    time.sleep(0.5)\n"
+        "    Path(sys.argv[1]).write_text('done')\n"
+        "def main(exiting):\n"
+        "    background.write(job, large=True)\n"
+        "    return 3\n"
+        "cli.main = main\n"
+        "cli.entry()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(out)], check=False)
+    assert done.returncode == 3
+    assert out.read_text(encoding="utf-8") == "done"
+
+
 def test_the_caches_are_complete_when_the_command_ends(tmp_path: Path) -> None:
-    # Enough migrations that the facts are pickled by a forked writer; the command's exit
-    # waits for it.
+    # With application modules calling get_or_create, whose scans a forked writer may pickle.
     root = tmp_path / "corpus"
     generate(root, 300, apps=3)
+    views = next(root.glob("*/migrations")).parent / "views"
+    views.mkdir()
+    for n in range(300):
+        (views / f"view_{n}.py").write_text(
+            f"def view_{n}(model, value):\n    return model.objects.get_or_create(code=value)\n"
+        )
     command = [sys.executable, "-m", "migration_lint", "--source-only", "--format", "json"]
     done = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
     assert done.returncode in (0, 1), done.stderr
     names = sorted(p.name.split("-")[0] for p in (root / CACHE_DIR).glob("*.pickle"))
     assert names == ["appcode", "facts", "results.pickle"]
     assert not list((root / CACHE_DIR).glob(".*-*"))  # no temporary file left
+    (scans,) = (root / CACHE_DIR).glob("appcode-*.pickle")
+    assert len(pickle.loads(scans.read_bytes())) >= 300
     again = subprocess.run(command, cwd=root, capture_output=True, text=True, check=False)
     assert again.stdout == done.stdout
 
