@@ -32,7 +32,11 @@ def migration_number(name: str) -> int:
 @lru_cache(maxsize=4096)
 def slug(*parts: str) -> str:
     """The parts as one lowercase identifier: ``("Order", "total-net")`` -> ``order_total_net``."""
-    return _NOT_SLUG.sub("_", "_".join(parts).lower()).strip("_")
+    text = "_".join(parts).lower()
+    # Most are identifiers already (``add_order_note``): no pattern to run over them.
+    if text.isascii() and text.replace("_", "").isalnum() and "__" not in text:
+        return text.strip("_")
+    return _NOT_SLUG.sub("_", text).strip("_")
 
 
 def short_name(qualname: str) -> str:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import re
 import textwrap
 from collections.abc import Sequence
-from dataclasses import replace
 
 from migration_lint.analysis.python_code import BATCH_SIZE, FunctionFacts, RowLoop
 from migration_lint.codegen import (
@@ -27,7 +26,16 @@ from migration_lint.codegen import (
     without,
 )
 from migration_lint.context import MigrationContext
-from migration_lint.facts import Call, Dependency, FieldState, ModelState, Operation, Ref, Value
+from migration_lint.facts import (
+    Call,
+    Dependency,
+    FieldState,
+    ModelState,
+    Operation,
+    Ref,
+    Value,
+    evolve,
+)
 from migration_lint.findings import FixStep
 from migration_lint.names import MAX_NAME_LENGTH, index_name, quote
 from migration_lint.plans import LOCK_TIMEOUT
@@ -54,7 +62,11 @@ def migration_path(ctx: MigrationContext, offset: int, suffix: str) -> tuple[str
 
 def deps(ctx: MigrationContext, previous: str | None = None) -> str:
     if previous is None:
-        return render_dependencies(ctx.migration.dependencies)
+        # Every fix plan of the migration starts from its dependencies: rendered once.
+        rendered = ctx.memo.get("dependencies")
+        if rendered is None:
+            rendered = ctx.memo["dependencies"] = render_dependencies(ctx.migration.dependencies)
+        return rendered  # type: ignore[return-value]
     return render_dependencies((Dependency(ctx.migration.app_label, previous),))
 
 
@@ -523,7 +535,7 @@ def add_not_null(
     if "postgresql" in ctx.lint.vendor_names():
         # ML507's sequence, so that the last step does not scan under ACCESS EXCLUSIVE.
         for step in set_not_null(ctx, alter, model, new, False, start=2, after=fill_name):
-            steps.append(replace(step, title=f"Then {step.title[0].lower()}{step.title[1:]}"))
+            steps.append(evolve(step, title=f"Then {step.title[0].lower()}{step.title[1:]}"))
     else:
         steps.append(
             FixStep(

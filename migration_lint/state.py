@@ -84,19 +84,21 @@ def field_state(name: str, value: Value, app_label: str, model: str | None = Non
     db_column = _text(kwargs.get("db_column"))
     primary_key = kwargs.get("primary_key") is True
     db_index = kwargs.get("db_index")
+    # By position, in the order of FieldState's fields: the replay makes one for every field
+    # of every migration, and keywords take half as long again to bind.
     return FieldState(
-        name=name,
-        column=db_column or (f"{name}_id" if relation else name),
-        field_type=call.qualname,
-        null=kwargs.get("null") is True,
-        unique=kwargs.get("unique") is True or one_to_one or primary_key,
-        primary_key=primary_key,
-        db_index=db_index is True or (relation and db_index is not False),
-        related_model=_related(kwargs.get("to"), app_label, model) if relation or many else None,
-        many_to_many=many,
-        has_db_default="db_default" in kwargs,
+        name,  # name
+        db_column or (f"{name}_id" if relation else name),  # column
+        call.qualname,  # field_type
+        kwargs.get("null") is True,  # null
+        kwargs.get("unique") is True or one_to_one or primary_key,  # unique
+        primary_key,  # primary_key
+        db_index is True or (relation and db_index is not False),  # db_index
+        _related(kwargs.get("to"), app_label, model) if relation or many else None,  # related_model
+        many,  # many_to_many
+        "db_default" in kwargs,  # has_db_default
         # Shared, not copied: facts are never changed once read.
-        kwargs=kwargs,
+        kwargs,  # kwargs
     )
 
 

@@ -46,3 +46,28 @@ def test_plan_is_clean(tmp_path: Path, code: str, example: Example) -> None:
     result = lint_files(tmp_path / "planned", tree, *(path for path, _ in written))
     family = [f for f in result if f.code.startswith("ML1") or f.code == "ML9"]
     assert family == [], "\n".join(f"{f.path}:{f.line} {f.code} {f.message}" for f in family)
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        ("Order", "total-net"),
+        ("add_order_note",),
+        ("add", "Order", "note"),
+        ("fill", "__x__", "y"),
+        ("Café", "prix"),
+        ("_",),
+        ("",),
+        ("a__b",),
+        ("0042", "Auto"),
+        ("select", "GROUP BY"),
+    ],
+)
+def test_slug_is_one_lowercase_identifier(parts: tuple[str, ...]) -> None:
+    import re
+
+    from migration_lint.codegen import slug
+
+    # What the pattern alone gives, for every input the shortcut takes or does not.
+    expected = re.sub(r"[^a-z0-9]+", "_", "_".join(parts).lower()).strip("_")
+    assert slug(*parts) == expected

@@ -842,3 +842,25 @@ def test_the_replay_keeps_each_new_field_for_the_rules() -> None:
     after = models_after(ORDER, body)[("shop", "order")]
     # The field the rules read is the one the models hold afterwards.
     assert after.field("code") == state.new_fields[code]
+
+
+def test_field_state_is_built_in_the_order_of_its_fields() -> None:
+    # field_state passes FieldState's fields by position: a new or moved field must be placed
+    # there too.
+    import dataclasses
+
+    from migration_lint.facts import FieldState
+
+    assert [f.name for f in dataclasses.fields(FieldState)] == [
+        "name",
+        "column",
+        "field_type",
+        "null",
+        "unique",
+        "primary_key",
+        "db_index",
+        "related_model",
+        "many_to_many",
+        "has_db_default",
+        "kwargs",
+    ]
