@@ -78,6 +78,16 @@ def app_label_for(path: Path) -> str:
     return parent.parent.name if parent.parent.name else parent.name
 
 
+def _inside(path: Path, folder: Path) -> bool:
+    """Whether ``path`` is below ``folder`` (both resolved)."""
+    if os.name != "posix":  # paths may differ in case only: pathlib decides
+        return folder in path.parents
+    # A prefix test: ``folder in path.parents`` builds and compares every parent, for each of
+    # the thousands of files under the folder a command line names (``migration-lint .``).
+    base = str(folder)
+    return str(path).startswith(base if base.endswith(os.sep) else base + os.sep)
+
+
 def select_paths(paths: Iterable[str], known: Iterable[MigrationFile]) -> list[MigrationFile]:
     """The migration files named by ``paths`` (files or folders); missing paths are usage errors."""
     # Known files come from a resolved root already; resolving 3,000 paths again is slow.
@@ -89,7 +99,7 @@ def select_paths(paths: Iterable[str], known: Iterable[MigrationFile]) -> list[M
             raise UsageError(f"{raw}: no such file or directory")
         if path.is_dir():
             folder = path.resolve()
-            found = [f for f in by_path.values() if folder in f.path.parents]
+            found = [f for f in by_path.values() if _inside(f.path, folder)]
             if not found and path.name == "migrations":
                 found = migration_files(folder, folder.parent.name)
             for f in found:

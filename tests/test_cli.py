@@ -835,3 +835,21 @@ def test_display_path_is_relative_to_the_working_folder(path: str, cwd: str, sho
     from migration_lint.lint import display_path
 
     assert display_path(Path(path), Path(cwd)) == shown
+
+
+@pytest.mark.parametrize(
+    ("path", "folder", "inside"),
+    [
+        ("/src/shop/migrations/0001_a.py", "/src", True),
+        ("/src/shop/migrations/0001_a.py", "/src/shop/migrations", True),
+        ("/src/shop/migrations/0001_a.py", "/", True),
+        ("/src/shop/migrations/0001_a.py", "/src/sh", False),  # a prefix, not a folder
+        ("/src/shop/migrations/0001_a.py", "/src/shop/migrations/0001_a.py", False),
+        ("/src/shop/migrations/0001_a.py", "/other", False),
+    ],
+)
+def test_a_folder_selects_the_files_below_it(path: str, folder: str, inside: bool) -> None:
+    from migration_lint.discover import _inside
+
+    assert _inside(Path(path), Path(folder)) is inside
+    assert (Path(folder) in Path(path).parents) is inside
