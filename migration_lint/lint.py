@@ -98,12 +98,36 @@ def selected_rules(options: Options) -> dict[str, type[Rule]]:
     }
 
 
-@dataclass(frozen=True)
 class _Read:
-    file: discover.MigrationFile
-    shown: str
-    data: bytes | None
-    error: str = ""
+    """A file of the run and its bytes, read on first use: by this process, or by the forked
+    child that parses it (a first run reads every file in the processes that parse them)."""
+
+    def __init__(self, file: discover.MigrationFile, shown: str) -> None:
+        self.file = file
+        self.shown = shown
+        self._data: bytes | None = None
+        self._error = ""
+        self._read = False
+
+    def _load(self) -> None:
+        if not self._read:
+            self._read = True
+            try:
+                self._data = read_bytes(self.file.path)
+            except OSError as exc:
+                # One unreadable file must not stop the run: it is reported where it is linted
+                # (ML901).
+                self._error = f"cannot be read: {exc.strerror}"
+
+    @property
+    def data(self) -> bytes | None:
+        self._load()
+        return self._data
+
+    @property
+    def error(self) -> str:
+        self._load()
+        return self._error
 
     @cached_property
     def digest(self) -> bytes:
@@ -125,15 +149,8 @@ def read_bytes(path: Path) -> bytes:
 
 
 def read_files(files: list[discover.MigrationFile], cwd: Path) -> list[_Read]:
-    out = []
-    for file in files:
-        shown = display_path(file.path, cwd)
-        try:
-            out.append(_Read(file, shown, read_bytes(file.path)))
-        except OSError as exc:
-            # One unreadable file must not stop the run: it is reported where it is linted (ML901).
-            out.append(_Read(file, shown, None, f"cannot be read: {exc.strerror}"))
-    return out
+    """The run's files, to be read when first asked for."""
+    return [_Read(file, display_path(file.path, cwd)) for file in files]
 
 
 def load_facts(
@@ -143,66 +160,86 @@ def load_facts(
     meanwhile: Callable[[], object] | None = None,
 ) -> list[MigrationFacts]:
     """Every file's facts, from the cache or parsed; ``meanwhile`` runs in this process while
-    forked children parse."""
-    facts: list[MigrationFacts | None] = []
-    todo: list[int] = []
-    for item in read:
-        file = item.file
-        if item.data is None:
-            facts.append(
-                MigrationFacts(
-                    path=item.shown,
-                    app_label=file.app_label,
-                    name=file.name,
-                    parse_error=ParseError(item.error, 1, 1),
-                )
-            )
-            continue
-        # No cache file (a first run): nothing to look up, and no file to hash for it here.
-        cached = cache.get(item.digest) if cache.entries else None
-        if cached is None:
-            todo.append(len(facts))
-        facts.append(cached)
+    forked children parse.
+
+    With no cache file to look in (a first run), nothing is read before the children start:
+    each process reads the files it parses. ``meanwhile`` reads them all here too (the run
+    needs their bytes and digests); a file whose bytes changed in between is parsed again here,
+    so that the facts and the digests they are cached under come from the same bytes."""
+    facts: list[MigrationFacts | None] = [None] * len(read)
+    todo = list(range(len(read)))
+    if cache.entries:
+        todo = []
+        for index, item in enumerate(read):
+            cached = cache.get(item.digest) if item.data is not None else None
+            if cached is None:
+                todo.append(index)
+            facts[index] = cached
     keep = cache.keeps
 
     def parse(piece: range) -> _Parsed:
-        out = []
+        out, digests = [], []
         for index in piece:
             item = read[todo[index]]
-            file = item.file
-            out.append(parse_migration(item.shown, item.data or b"", file.app_label, file.module))
+            out.append(_parse(item))
+            # None: not cached (an unreadable file is reported, not remembered).
+            digests.append(item.digest if item.data is not None else None)
         # Pickled for the cache by the process that parsed them, while the others parse too.
         dumped = [pickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL) for f in out] if keep else []
-        return _Parsed(out, dumped)
+        return _Parsed(out, dumped, digests)
 
     # A file takes about 0.3 ms: below a few hundred, a fork costs more than it saves.
     pieces = workers.chunks(len(todo), jobs, smallest=128)
     done = workers.run([partial(parse, p) for p in pieces], jobs, meanwhile)
     for piece, parsed in zip(pieces, done, strict=True):
         for offset, index in enumerate(piece):
+            item = read[todo[index]]
+            parsed_digest = parsed.digests[offset]
+            if parsed_digest is not None and parsed_digest != item.digest:
+                # Changed since the child read it: parsed again from the bytes read here.
+                facts[todo[index]] = found = _parse(item)
+                if keep:
+                    cache.put(item.digest, found)
+                continue
             facts[todo[index]] = parsed.facts[offset]
-            if keep:
-                cache.put_pickled(read[todo[index]].digest, parsed.pickled[offset])
+            if keep and parsed_digest is not None:
+                cache.put_pickled(parsed_digest, parsed.pickled[offset])
     return facts  # type: ignore[return-value]
 
 
-class _Parsed:
-    """A parse unit's facts and, when the cache keeps them, each one pickled. A forked child
-    sends only the pickles: they are what the cache keeps, and the facts are made from them."""
+def _parse(item: _Read) -> MigrationFacts:
+    file = item.file
+    if item.data is None:
+        return MigrationFacts(
+            path=item.shown,
+            app_label=file.app_label,
+            name=file.name,
+            parse_error=ParseError(item.error, 1, 1),
+        )
+    return parse_migration(item.shown, item.data, file.app_label, file.module)
 
-    def __init__(self, facts: list[MigrationFacts], pickled: list[bytes]) -> None:
+
+class _Parsed:
+    """A parse unit's facts, the digests of the bytes it parsed, and (when the cache keeps
+    them) each fact pickled. A forked child sends the pickles, not the facts: they are what
+    the cache keeps, and the facts are made from them."""
+
+    def __init__(
+        self, facts: list[MigrationFacts], pickled: list[bytes], digests: list[bytes | None]
+    ) -> None:
         self.facts = facts
         self.pickled = pickled
+        self.digests = digests
 
     def __reduce__(self) -> tuple[object, ...]:
         if self.pickled:
-            return (_parsed_from, (self.pickled,))
-        return (_Parsed, (self.facts, []))
+            return (_parsed_from, (self.pickled, self.digests))
+        return (_Parsed, (self.facts, [], self.digests))
 
 
-def _parsed_from(pickled: list[bytes]) -> _Parsed:
+def _parsed_from(pickled: list[bytes], digests: list[bytes | None]) -> _Parsed:
     # Written a moment ago by our own fork, like the units it ran.
-    return _Parsed([pickle.loads(p) for p in pickled], pickled)
+    return _Parsed([pickle.loads(p) for p in pickled], pickled, digests)
 
 
 def _universe(options: Options, cwd: Path) -> tuple[Path | None, list[discover.MigrationFile]]:
@@ -320,14 +357,13 @@ def _run(options: Options, keep_context: bool) -> Result:
 
     def meanwhile() -> None:
         # While a forked child parses: the rule modules are imported, and on a first run (no
-        # results yet to look up) the files are hashed for the caches and the results key.
+        # results yet to look up) the files are read and hashed for the caches and the key.
         nonlocal key
         registry()
+        for item in read:
+            item.digest  # noqa: B018 - read and hashed here, kept by the item
         if keyed and key is None:
             key = _result_key(options, root, cwd, read, target_paths)  # type: ignore[arg-type]
-        elif cache.keeps:
-            for item in read:
-                item.digest  # noqa: B018 - computed here, kept by the item
 
     # Parsing is plain Python over bytes: safe to fork for, with a project loaded or not.
     jobs = options.jobs or workers.available()

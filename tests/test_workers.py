@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from benchmarks.corpus import generate
-from migration_lint import background, workers
+from migration_lint import background, lint, workers
 from migration_lint.cache import CACHE_DIR
 from migration_lint.context import LintContext
 from migration_lint.facts import MigrationFacts
@@ -242,6 +242,39 @@ def test_the_facts_cache_holds_what_each_process_parsed(corpus: Path) -> None:
             for p in paths
         }
     assert {facts.path: facts for facts in cached} == expected
+
+
+def _facts_cache(root: Path) -> dict[bytes, bytes]:
+    (file,) = (root / CACHE_DIR).glob("facts-*.pickle")
+    return pickle.loads(file.read_bytes())  # type: ignore[no-any-return]
+
+
+def test_a_file_that_changes_while_a_child_reads_it(
+    corpus: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A first run reads each file in the process that parses it, and every file here too:
+    # what a child parsed from other bytes than this process read is parsed again here, so
+    # that the facts and the digest they are cached under agree.
+    clean = _lint(corpus, 2, cache=True)
+    expected = _facts_cache(corpus)
+    parent, real = os.getpid(), lint.read_bytes
+    again: list[str] = []
+
+    def changed_in_children(path: Path) -> bytes:
+        data = real(path)
+        return data + b"\nX = 1  # noqa: ML101\n" if os.getpid() != parent else data
+
+    def parse(item: object) -> object:
+        if os.getpid() == parent:
+            again.append(item.shown)  # type: ignore[attr-defined]
+        return parse_here(item)
+
+    parse_here = lint._parse
+    monkeypatch.setattr(lint, "read_bytes", changed_in_children)
+    monkeypatch.setattr(lint, "_parse", parse)
+    assert _lint(corpus, 2, cache=True) == clean
+    assert _facts_cache(corpus) == expected
+    assert 0 < len(again) < 400 + 400  # the child's share, parsed a second time here
 
 
 def test_the_project_rules_sent_back_by_a_child(
