@@ -182,8 +182,8 @@ def load_facts(
         for index in piece:
             item = read[todo[index]]
             out.append(_parse(item))
-            # None: not cached (an unreadable file is reported, not remembered).
-            digests.append(item.digest if item.data is not None else None)
+            # Of the bytes parsed, or of the error that kept the file from being read.
+            digests.append(item.digest)
         # Pickled for the cache by the process that parsed them, while the others parse too.
         dumped = [pickle.dumps(f, protocol=pickle.HIGHEST_PROTOCOL) for f in out] if keep else []
         return _Parsed(out, dumped, digests)
@@ -195,14 +195,15 @@ def load_facts(
         for offset, index in enumerate(piece):
             item = read[todo[index]]
             parsed_digest = parsed.digests[offset]
-            if parsed_digest is not None and parsed_digest != item.digest:
+            if parsed_digest != item.digest:
                 # Changed since the child read it: parsed again from the bytes read here.
                 facts[todo[index]] = found = _parse(item)
-                if keep:
+                if keep and item.data is not None:
                     cache.put(item.digest, found)
                 continue
             facts[todo[index]] = parsed.facts[offset]
-            if keep and parsed_digest is not None:
+            # An unreadable file is reported, not remembered.
+            if keep and item.data is not None:
                 cache.put_pickled(parsed_digest, parsed.pickled[offset])
     return facts  # type: ignore[return-value]
 
@@ -225,7 +226,7 @@ class _Parsed:
     the cache keeps, and the facts are made from them."""
 
     def __init__(
-        self, facts: list[MigrationFacts], pickled: list[bytes], digests: list[bytes | None]
+        self, facts: list[MigrationFacts], pickled: list[bytes], digests: list[bytes]
     ) -> None:
         self.facts = facts
         self.pickled = pickled
@@ -237,7 +238,7 @@ class _Parsed:
         return (_Parsed, (self.facts, [], self.digests))
 
 
-def _parsed_from(pickled: list[bytes], digests: list[bytes | None]) -> _Parsed:
+def _parsed_from(pickled: list[bytes], digests: list[bytes]) -> _Parsed:
     # Written a moment ago by our own fork, like the units it ran.
     return _Parsed([pickle.loads(p) for p in pickled], pickled, digests)
 
