@@ -318,10 +318,14 @@ def entry() -> NoReturn:
     writers' wait among them) have run."""
     gc.disable()
     code = main(exiting=True)
+    # CPython's own runner of the exit handlers; elsewhere, an ordinary exit runs them.
+    run_exit_handlers = getattr(atexit, "_run_exitfuncs", None)
+    if run_exit_handlers is None:
+        sys.exit(code)
     try:
         sys.stdout.flush()
         sys.stderr.flush()
     except OSError:  # a reader that went away (``| head``): nothing more can be shown
         pass
-    atexit._run_exitfuncs()
+    run_exit_handlers()
     os._exit(code)

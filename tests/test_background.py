@@ -113,6 +113,25 @@ def test_the_command_leaves_after_the_writes_end(tmp_path: Path) -> None:
     assert out.read_text(encoding="utf-8") == "done"
 
 
+def test_the_command_exits_normally_where_it_cannot_run_the_exit_handlers(
+    tmp_path: Path,
+) -> None:
+    # atexit._run_exitfuncs is CPython's: without it the command leaves by sys.exit.
+    out = tmp_path / "written"
+    script = (
+        "import atexit, sys\n"
+        "from pathlib import Path\n"
+        "from migration_lint import cli\n"
+        "del atexit._run_exitfuncs\n"
+        "atexit.register(lambda: Path(sys.argv[1]).write_text('handled'))\n"
+        "cli.main = lambda exiting: 4\n"
+        "cli.entry()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(out)], check=False)
+    assert done.returncode == 4
+    assert out.read_text(encoding="utf-8") == "handled"
+
+
 def test_the_caches_are_complete_when_the_command_ends(tmp_path: Path) -> None:
     # With application modules calling get_or_create, whose scans a forked writer may pickle.
     root = tmp_path / "corpus"
