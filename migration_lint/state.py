@@ -204,6 +204,7 @@ class Replayer:
             for f in (fields if isinstance(fields, tuple) else ())
             if isinstance(f, tuple) and len(f) == 2 and isinstance(f[0], str)
         )
+        self._relates(states)
         table = _text(options.get("db_table")) or default_table(self.app_label, name)
         constraints = options.get("constraints")
         indexes = options.get("indexes")
@@ -246,6 +247,11 @@ class Replayer:
         self._set((self.app_label, new.lower()), replace(state, name=new, table=table))
         # Django repoints every relation to the renamed model (ProjectState.rename_model).
         old_label, new_label = f"{self.app_label}.{old[1]}", f"{self.app_label}.{new.lower()}"
+        related = getattr(self.models, "related", None)
+        if related is not None:
+            if old_label not in related:
+                return  # no field ever pointed at it: no model of the project to visit
+            related.add(new_label)
         for key, model in list(self.models.items()):
             if old_label in model.related_models:
                 fields = tuple(
@@ -281,8 +287,16 @@ class Replayer:
         model = op.kwargs.get("model_name")
         return model if isinstance(model, str) else None
 
+    def _relates(self, fields: tuple[FieldState, ...]) -> None:
+        """Note the models ``fields`` point at, where the models mapping keeps such a note."""
+        related = getattr(self.models, "related", None)
+        if related is not None:
+            related.update(f.related_model for f in fields if f.related_model)
+
     def _new_field(self, op: Operation, name: str) -> FieldState:
         new = field_state(name, op.kwargs.get("field"), self.app_label, self._model_name(op))
+        if new.related_model:
+            self._relates((new,))
         if self.new_fields is not None:
             self.new_fields[op.path] = new
         return new
