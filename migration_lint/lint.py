@@ -357,8 +357,9 @@ def _run(options: Options, keep_context: bool) -> Result:
     cache = FactsCache(root if options.use_cache else None)
 
     def meanwhile() -> None:
-        # While a forked child parses: the rule modules are imported, and on a first run (no
-        # results yet to look up) the files are read and hashed for the caches and the key.
+        # While a forked child parses: the rule modules are imported, every file is read
+        # (where not yet) and hashed, for the caches and to check what a child parsed (see
+        # load_facts), and on a first run (no results yet to look up) the key is made.
         nonlocal key
         registry()
         for item in read:

@@ -77,47 +77,45 @@ def test_a_worker_child_writes_itself(tmp_path: Path) -> None:
     assert all(in_child)
 
 
+# The start of a script: ``job`` writes "done" to the file its argument names, half a second on.
+_SLOW_JOB = (
+    "import sys, time\n"
+    "from pathlib import Path\n"
+    "from migration_lint import background, cli\n"
+    "def job():\n"
+    "    time.sleep(0.5)\n"
+    "    Path(sys.argv[1]).write_text('done')\n"
+)
+
+
+def _run_script(script: str, out: Path) -> tuple[int, str]:
+    """``script`` run by a new interpreter, ``out`` its argument: its exit code, and what it
+    left in ``out``."""
+    done = subprocess.run([sys.executable, "-c", script, str(out)], check=False)
+    return done.returncode, out.read_text(encoding="utf-8") if out.exists() else ""
+
+
 def test_the_process_exit_waits_for_a_write(tmp_path: Path) -> None:
-    out = tmp_path / "written"
-    script = (
-        "import sys, time\n"
-        "from pathlib import Path\n"
-        "from migration_lint import background\n"
-        "def job():\n"
-        "    time.sleep(0.5)\n"
-        "    Path(sys.argv[1]).write_text('done')\n"
-        "background.write(job, large=True)\n"
-    )
-    subprocess.run([sys.executable, "-c", script, str(out)], check=True)
-    assert out.read_text(encoding="utf-8") == "done"
+    script = _SLOW_JOB + "background.write(job, large=True)\n"
+    assert _run_script(script, tmp_path / "written") == (0, "done")
 
 
 def test_the_command_leaves_after_the_writes_end(tmp_path: Path) -> None:
     # The command leaves through os._exit (cli.entry), which runs no exit handler itself.
-    out = tmp_path / "written"
-    script = (
-        "import sys, time\n"
-        "from pathlib import Path\n"
-        "from migration_lint import background, cli\n"
-        "def job():\n"
-        "    time.sleep(0.5)\n"
-        "    Path(sys.argv[1]).write_text('done')\n"
+    script = _SLOW_JOB + (
         "def main(exiting):\n"
         "    background.write(job, large=True)\n"
         "    return 3\n"
         "cli.main = main\n"
         "cli.entry()\n"
     )
-    done = subprocess.run([sys.executable, "-c", script, str(out)], check=False)
-    assert done.returncode == 3
-    assert out.read_text(encoding="utf-8") == "done"
+    assert _run_script(script, tmp_path / "written") == (3, "done")
 
 
 def test_the_command_exits_normally_where_it_cannot_run_the_exit_handlers(
     tmp_path: Path,
 ) -> None:
     # atexit._run_exitfuncs is CPython's: without it the command leaves by sys.exit.
-    out = tmp_path / "written"
     script = (
         "import atexit, sys\n"
         "from pathlib import Path\n"
@@ -127,9 +125,7 @@ def test_the_command_exits_normally_where_it_cannot_run_the_exit_handlers(
         "cli.main = lambda exiting: 4\n"
         "cli.entry()\n"
     )
-    done = subprocess.run([sys.executable, "-c", script, str(out)], check=False)
-    assert done.returncode == 4
-    assert out.read_text(encoding="utf-8") == "handled"
+    assert _run_script(script, tmp_path / "written") == (4, "handled")
 
 
 def test_the_caches_are_complete_when_the_command_ends(tmp_path: Path) -> None:
